@@ -1,0 +1,50 @@
+"""linkedthreads: the list of your OpenAI threads and conversations, kept in the API itself.
+
+    from linkedthreads import ThreadIndex
+    index = ThreadIndex.create(client, backend="conversations")
+    index.root_id                     # the one ID to keep
+    child = index.create_child()
+    for child_id in index.all(): ...
+    index.delete(child.id)
+
+See docs/design.md for the storage protocol and docs/costs.md for request costs.
+"""
+
+from ._errors import (
+    APIRequestError,
+    BackendUnavailableError,
+    ConcurrentChangeError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    InvalidIdError,
+    LinkedThreadsError,
+    MetadataError,
+    NotAnIndexError,
+    UnsupportedFormatError,
+)
+from ._async_index import AsyncThreadIndex
+from ._flows import VerifyReport
+from ._index import ThreadIndex
+from ._retry import RetryPolicy
+from ._settings import IndexSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIRequestError",
+    "AsyncThreadIndex",
+    "BackendUnavailableError",
+    "ConcurrentChangeError",
+    "CorruptIndexError",
+    "IndexNotFoundError",
+    "IndexSettings",
+    "InvalidIdError",
+    "LinkedThreadsError",
+    "MetadataError",
+    "NotAnIndexError",
+    "RetryPolicy",
+    "ThreadIndex",
+    "UnsupportedFormatError",
+    "VerifyReport",
+    "__version__",
+]

@@ -1,0 +1,237 @@
+"""``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
+``ThreadIndex``; it drives the same protocol flows (``_flows.py``) on an ``AsyncExecutor``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
+
+import openai
+
+from . import _flows as flows
+from ._backends import Backend, backend_for_id, make_backend
+from ._errors import InvalidIdError
+from ._flows import Core, Emit, Flow, VerifyReport
+from ._journal import Record
+from ._settings import IndexSettings
+from ._transport import AsyncExecutor
+
+__all__ = ["AsyncThreadIndex"]
+
+T = TypeVar("T")
+Codec = Literal["auto", "ascii", "dense"]
+BackendChoice = Literal["threads", "conversations"]
+
+
+async def run_async(executor: AsyncExecutor, flow: Flow[T]) -> T:
+    """Drive a flow that does not stream."""
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Emit):
+                raise TypeError("a streaming flow needs iterate_async")
+            step = flow.send(await executor.execute_many(step.requests))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncIterator[str]:
+    """Drive a streaming flow, yielding what it emits."""
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Emit):
+                for id_ in step.ids:
+                    yield id_
+                step = flow.send(None)
+            else:
+                step = flow.send(await executor.execute_many(step.requests))
+    except StopIteration:
+        return
+    finally:
+        flow.close()
+
+
+class AsyncGroupCommit:
+    """The asyncio twin of ``GroupCommit``: the first caller sends at once; callers that
+    arrive while an append is in flight go together in the next one."""
+
+    def __init__(self, flush: Callable[[list[Record]], Awaitable[None]]) -> None:
+        self._flush = flush
+        self._cond = asyncio.Condition()
+        self._queue: list[tuple[list[Record], dict[str, Any]]] = []
+        self._busy = False
+
+    async def submit(self, records: list[Record]) -> None:
+        ticket: dict[str, Any] = {}
+        async with self._cond:
+            self._queue.append((records, ticket))
+            while "done" not in ticket:
+                if self._busy:
+                    await self._cond.wait()
+                    continue
+                batch, self._queue = self._queue, []
+                self._busy = True
+                self._cond.release()
+                error: BaseException | None = None
+                try:
+                    await self._flush([r for recs, _ in batch for r in recs])
+                except BaseException as exc:
+                    error = exc
+                finally:
+                    await self._cond.acquire()
+                    self._busy = False
+                    for _, t in batch:
+                        t["done"] = True
+                        t["error"] = error
+                    self._cond.notify_all()
+        if ticket["error"] is not None:
+            raise ticket["error"]
+
+
+class AsyncThreadIndex:
+    """``ThreadIndex`` for ``openai.AsyncOpenAI``: every method is awaited, ``all()`` is an
+    async iterator. See ``ThreadIndex`` for what each method does and costs."""
+
+    def __init__(self, executor: AsyncExecutor, core: Core) -> None:
+        self._executor = executor
+        self._core = core
+        self._commit = AsyncGroupCommit(lambda records: self._run(flows.flush(core, records)))
+
+    @classmethod
+    async def create(cls, client: openai.AsyncOpenAI, *, backend: BackendChoice,
+                     metadata: Mapping[str, str] | None = None, codec: Codec = "auto",
+                     settings: IndexSettings | None = None) -> AsyncThreadIndex:
+        """Create a new, empty index; keep its ``root_id``. Cost: 2 requests."""
+        settings = settings or IndexSettings()
+        be = make_backend(backend)
+        if codec not in ("auto", "ascii", "dense"):
+            raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
+        user = flows.validate_user_metadata(metadata, 16 - 3)
+        executor = _executor(client, be, settings)
+        root_id, root_metadata = await run_async(executor, flows.create_root(be, user, codec))
+        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings))
+
+    @classmethod
+    async def open(cls, client: openai.AsyncOpenAI, root_id: str,
+                   settings: IndexSettings | None = None) -> AsyncThreadIndex:
+        """Open an index from its root ID. Cost: 1 request."""
+        settings = settings or IndexSettings()
+        if not isinstance(root_id, str) or not root_id:
+            raise InvalidIdError("the root ID must be a non-empty string")
+        be = make_backend(backend_for_id(root_id))
+        executor = _executor(client, be, settings)
+        metadata = await run_async(executor, flows.open_root(be, root_id))
+        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings))
+
+    def __repr__(self) -> str:
+        return f"AsyncThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, codec={self.codec!r})"
+
+    @property
+    def root_id(self) -> str:
+        return self._core.root_id
+
+    @property
+    def backend(self) -> str:
+        return self._core.backend.name
+
+    @property
+    def codec(self) -> str:
+        return self._core.alphabet.name
+
+    @property
+    def page_capacity(self) -> int:
+        return self._core.page_capacity
+
+    @property
+    def requests(self) -> int:
+        return self._executor.requests.value
+
+    async def create_child(self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+        return (await self.create_children(1, metadata=metadata, **kwargs))[0]
+
+    async def create_children(self, n: int, *, metadata: Mapping[str, str] | None = None,
+                              **kwargs: Any) -> list[Any]:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        user = flows.validate_user_metadata(metadata, 15)
+        out: list[Any] = []
+        step = self._core.settings.bulk_batch
+        for start in range(0, n, step):
+            made, error = await self._run(
+                flows.create_children(self._core, user, kwargs, min(step, n - start)))
+            if made:
+                await self._commit.submit([Record(op="add", ids=tuple(c.id for c in made), new=True)])
+                out.extend(c.raw for c in made)
+            if error is not None:
+                raise error
+        return out
+
+    async def add(self, child_id: str) -> None:
+        await self.add_many([child_id])
+
+    async def add_many(self, child_ids: Iterable[str]) -> None:
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        if ids:
+            await self._run(flows.maybe_compact(self._core))
+            await self._commit.submit([Record(op="add", ids=tuple(ids))])
+
+    async def remove(self, child_id: str) -> None:
+        await self.remove_many([child_id])
+
+    async def remove_many(self, child_ids: Iterable[str]) -> None:
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        if ids:
+            await self._run(flows.maybe_compact(self._core))
+            await self._commit.submit([Record(op="rm", ids=tuple(ids))])
+
+    async def delete(self, child_id: str, *, erase_items: bool = False) -> None:
+        await self.delete_many([child_id], erase_items=erase_items)
+
+    async def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        step = self._core.settings.bulk_batch
+        for start in range(0, len(ids), step):
+            done, error = await self._run(
+                flows.delete_objects(self._core, ids[start:start + step], erase_items))
+            if done:
+                await self._commit.submit([Record(op="rm", ids=tuple(done))])
+            if error is not None:
+                raise error
+
+    def all(self) -> AsyncIterator[str]:
+        return iterate_async(self._executor, flows.list_ids(self._core))
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self.all()
+
+    async def count(self) -> int:
+        """``len(index)`` of the sync API (``len`` cannot be awaited)."""
+        return await self._run(flows.count(self._core))
+
+    async def contains(self, child_id: str) -> bool:
+        """``child_id in index`` of the sync API."""
+        return await self._run(flows.contains(self._core, child_id))
+
+    async def compact(self, *, full: bool = False) -> None:
+        await self._run(flows.compact(self._core, full))
+
+    async def verify(self, *, repair: bool = False) -> VerifyReport:
+        return await self._run(flows.verify(self._core, repair))
+
+    async def destroy(self, *, erase_items: bool = False) -> None:
+        await self._run(flows.destroy(self._core, erase_items))
+
+    async def _run(self, flow: Flow[T]) -> T:
+        return await run_async(self._executor, flow)
+
+
+def _executor(client: openai.AsyncOpenAI, backend: Backend, settings: IndexSettings) -> AsyncExecutor:
+    if not isinstance(client, openai.AsyncOpenAI):
+        raise TypeError(
+            f"client must be an openai.AsyncOpenAI, not {type(client).__name__}"
+            + (" (use ThreadIndex with OpenAI)" if isinstance(client, openai.OpenAI) else "")
+        )
+    return AsyncExecutor(client, backend, settings.retry,
+                         max(settings.read_concurrency, settings.write_concurrency))

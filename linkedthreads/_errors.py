@@ -1,0 +1,80 @@
+"""The exceptions linkedthreads raises.
+
+    LinkedThreadsError                  every error of this library
+     +-- IndexNotFoundError             the root ID names no object (404)
+     +-- NotAnIndexError                the object is not a linkedthreads index root
+     |    +-- UnsupportedFormatError    an index written by a newer format version
+     +-- InvalidIdError                 an ID empty, too long, odd, or of the wrong kind
+     +-- MetadataError                  user metadata leaves no room for the library's keys
+     +-- BackendUnavailableError        the server does not serve this backend (threads on
+     |                                  OpenAI since the 2026-08-26 sunset)
+     +-- CorruptIndexError              a page or record was altered, truncated or deleted
+     +-- ConcurrentChangeError          pages a reader needed were collected under it
+     +-- APIRequestError                the server refused or failed a request (wraps the
+                                        ``openai`` exception in ``__cause__``)
+
+Every message names the ID or key at fault. No message carries an API key, organisation,
+project or header value: requests are described by method, route and request ID only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIRequestError",
+    "BackendUnavailableError",
+    "ConcurrentChangeError",
+    "CorruptIndexError",
+    "IndexNotFoundError",
+    "InvalidIdError",
+    "LinkedThreadsError",
+    "MetadataError",
+    "NotAnIndexError",
+    "UnsupportedFormatError",
+]
+
+
+class LinkedThreadsError(Exception):
+    """Base class of every error raised by linkedthreads."""
+
+
+class IndexNotFoundError(LinkedThreadsError):
+    """The root ID names no object on the server."""
+
+
+class NotAnIndexError(LinkedThreadsError):
+    """The object exists but is not a linkedthreads index root."""
+
+
+class UnsupportedFormatError(NotAnIndexError):
+    """The index was written by a newer linkedthreads format than this library reads."""
+
+
+class InvalidIdError(LinkedThreadsError, ValueError):
+    """An ID is empty, too long, has odd characters, or is of the wrong kind for the backend."""
+
+
+class MetadataError(LinkedThreadsError, ValueError):
+    """User metadata is invalid or leaves no room for the keys the library adds."""
+
+
+class BackendUnavailableError(LinkedThreadsError):
+    """The server does not serve the chosen backend."""
+
+
+class CorruptIndexError(LinkedThreadsError):
+    """A page, directory or journal record of the index is damaged or missing."""
+
+
+class ConcurrentChangeError(LinkedThreadsError):
+    """A page the reader needed was collected by a compaction while it read."""
+
+
+class APIRequestError(LinkedThreadsError):
+    """The server refused or failed a request; the ``openai`` exception is ``__cause__``."""
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 code: str | None = None, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id

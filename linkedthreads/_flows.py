@@ -1,0 +1,747 @@
+"""The index protocol as I/O-free flows, shared by ``ThreadIndex`` and ``AsyncThreadIndex``.
+
+A flow is a generator. It yields ``Batch`` (requests to send, concurrently, whose
+``Outcome`` list it receives back) or ``Emit`` (IDs for the caller of a streaming operation),
+and returns its result. The sync and async front ends only drive flows (as httpx drives an
+``Auth.auth_flow``), so the protocol exists once. See docs/design.md for the protocol itself.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ._backends import Backend, Container, EntryText, Request
+from ._codec import (
+    ASCII,
+    DENSE,
+    DENSE_PROBE,
+    MAX_ID_LENGTH,
+    Alphabet,
+    bits_to_ids,
+    chunk_for_pages,
+    decode_slots,
+    encode_ids,
+    encode_slots,
+    ids_to_bits,
+    slot_capacity_bits,
+)
+from ._compaction import Layout, PlannedPage, Rebuilder, incremental_layout
+from ._errors import (
+    ConcurrentChangeError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    InvalidIdError,
+    LinkedThreadsError,
+    MetadataError,
+    NotAnIndexError,
+    UnsupportedFormatError,
+)
+from ._journal import (
+    Checkpoint,
+    Entry,
+    Folder,
+    JournalScan,
+    Overlay,
+    Record,
+    dump_records,
+    parse_entry,
+)
+from ._settings import IndexSettings
+from ._transport import NotFound, Outcome
+
+T = TypeVar("T")
+
+INDEX_FORMAT = 1
+TAG_KEY = "linkedthreads"
+ROOT_TAG = f"index/{INDEX_FORMAT}"
+CODEC_KEY = "lt_codec"
+PROBE_KEY = "lt_probe"
+CHILD_TAG_PREFIX = "in:"
+RESERVED_KEYS = frozenset({TAG_KEY, CODEC_KEY, PROBE_KEY})
+NONCE_MEMORY = 256  # entry nonces a checkpoint remembers (docs/design.md, section 8.3)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Requests to send concurrently; the flow receives one ``Outcome`` for each."""
+
+    requests: Sequence[Request[Any]]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """IDs a streaming flow hands to its caller."""
+
+    ids: Sequence[str]
+
+
+Step = Batch | Emit
+Flow = Generator[Step, Any, T]
+
+
+def send(request: Request[T]) -> Flow[T]:
+    """One request; raises its error."""
+    (outcome,) = yield Batch([request])
+    return outcome.unwrap()  # type: ignore[no-any-return]
+
+
+def send_all(requests: Sequence[Request[Any]]) -> Flow[list[Outcome]]:
+    """Requests sent concurrently; their outcomes, in order."""
+    if not requests:
+        return []
+    outcomes: list[Outcome] = yield Batch(requests)
+    return outcomes
+
+
+def first_error(outcomes: Iterable[Outcome], ignore_not_found: bool = False) -> BaseException | None:
+    for o in outcomes:
+        if o.error is not None and not (ignore_not_found and isinstance(o.error, NotFound)):
+            return o.error
+    return None
+
+
+class PageGone(LinkedThreadsError):
+    """Internal: a page named by a checkpoint does not exist (collected, or deleted)."""
+
+
+# -- validation ------------------------------------------------------------------------------
+
+def validate_id(id_: object, prefix: str) -> str:
+    """Check one child ID: a non-empty string of the backend's kind, without odd characters."""
+    if not isinstance(id_, str):
+        raise InvalidIdError(f"an ID must be a string, not {type(id_).__name__}")
+    if not id_:
+        raise InvalidIdError("an ID must not be empty")
+    if len(id_) > MAX_ID_LENGTH:
+        raise InvalidIdError(f"ID {id_[:40]!r}... is {len(id_)} characters long; at most {MAX_ID_LENGTH}")
+    if not id_.isprintable() or any(c.isspace() for c in id_):
+        raise InvalidIdError(f"ID {id_[:80]!r} contains a space or a control character")
+    if not id_.startswith(prefix) or len(id_) == len(prefix):
+        raise InvalidIdError(f"ID {id_[:80]!r} is not of this index's kind: expected {prefix}...")
+    return id_
+
+
+def validate_ids(ids: Iterable[str], prefix: str) -> list[str]:
+    """Validate every ID before anything is sent; duplicates keep their first place."""
+    if isinstance(ids, str):
+        raise InvalidIdError("pass a list of IDs, not one string")
+    return list(dict.fromkeys(validate_id(i, prefix) for i in ids))
+
+
+def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dict[str, str]:
+    """Check user metadata locally, so that a bad key is refused before any request."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise MetadataError(f"metadata must be a mapping of strings, not {type(metadata).__name__}")
+    out: dict[str, str] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            raise MetadataError(f"metadata key {key!r} must be a non-empty string")
+        if key in RESERVED_KEYS:
+            raise MetadataError(f"metadata key {key!r} is reserved by linkedthreads")
+        if len(key) > 64:
+            raise MetadataError(f"metadata key {key[:64]!r}... is {len(key)} characters; at most 64")
+        if not isinstance(value, str):
+            raise MetadataError(f"metadata value of {key!r} must be a string, not {type(value).__name__}")
+        if len(value) > 512:
+            raise MetadataError(f"metadata value of {key!r} is {len(value)} characters; at most 512")
+        out[key] = value
+    if len(out) > room:
+        raise MetadataError(
+            f"metadata has {len(out)} keys, but linkedthreads needs {16 - room} of an object's "
+            f"16 for itself: at most {room} keys"
+        )
+    return out
+
+
+# -- the root -------------------------------------------------------------------------------
+
+def create_root(backend: Backend, user: Mapping[str, str], codec: str) -> Flow[tuple[str, Mapping[str, str]]]:
+    """Create the root (with the dense probe unless ASCII is asked for) and read it back."""
+    header = {TAG_KEY: ROOT_TAG, CODEC_KEY: codec}
+    if codec != "ascii":
+        header[PROBE_KEY] = DENSE_PROBE
+    try:
+        root: Container = yield from send(backend.create({**user, **header}, {}))
+    except MetadataError:
+        if codec == "dense":
+            raise
+        root = yield from send(backend.create({**user, TAG_KEY: ROOT_TAG, CODEC_KEY: "ascii"}, {}))
+    back: Container = yield from send(backend.retrieve(root.id))
+    return root.id, back.metadata
+
+
+def open_root(backend: Backend, root_id: str) -> Flow[Mapping[str, str]]:
+    try:
+        root: Container = yield from send(backend.retrieve(root_id))
+    except NotFound:
+        raise IndexNotFoundError(f"no index root {root_id!r}: that {backend.noun} does not exist") from None
+    return root.metadata
+
+
+def alphabet_for_root(root_id: str, metadata: Mapping[str, str]) -> Alphabet:
+    """Check the root header (docs/design.md, section 3); the alphabet pages are written in."""
+    tag = metadata.get(TAG_KEY)
+    if not isinstance(tag, str) or not tag.startswith("index/"):
+        if isinstance(tag, str) and tag.startswith(CHILD_TAG_PREFIX):
+            raise NotAnIndexError(
+                f"{root_id!r} is a child of index {tag[len(CHILD_TAG_PREFIX):]!r}, not an index root"
+            )
+        raise NotAnIndexError(f"{root_id!r} is not a linkedthreads index (no {TAG_KEY!r} metadata)")
+    try:
+        version = int(tag.split("/", 1)[1])
+    except ValueError:
+        raise NotAnIndexError(f"{root_id!r} has a malformed {TAG_KEY!r} tag {tag!r}") from None
+    if version > INDEX_FORMAT:
+        raise UnsupportedFormatError(
+            f"{root_id!r} is an index of format {version}; this linkedthreads reads format "
+            f"{INDEX_FORMAT}: upgrade linkedthreads"
+        )
+    dense_ok = metadata.get(PROBE_KEY) == DENSE_PROBE
+    return DENSE if metadata.get(CODEC_KEY) in ("auto", "dense") and dense_ok else ASCII
+
+
+# -- the shared state of one index instance --------------------------------------------------
+
+@dataclass
+class Core:
+    """What one index instance knows: where the index is, how it writes, when to compact."""
+
+    backend: Backend
+    root_id: str
+    alphabet: Alphabet
+    settings: IndexSettings
+    capacity: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: tuple[Checkpoint, float, set[str]] | None = None
+    until_check: int = 0
+
+    def __post_init__(self) -> None:
+        self.capacity = slot_capacity_bits(self.alphabet)
+        self.until_check = random.randint(1, self.settings.compact_every)
+
+    @property
+    def page_capacity(self) -> int:
+        sample = self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
+        return len(next(chunk_for_pages([sample] * 5000, self.capacity))[0])
+
+    def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:
+        return {**user, TAG_KEY: CHILD_TAG_PREFIX + self.root_id}
+
+
+@dataclass
+class View:
+    """What a reader learned from the journal: the base, the tail, and their fold."""
+
+    scan: JournalScan
+    base: Checkpoint
+    overlay: Overlay
+    read_at: float
+
+
+# -- reading --------------------------------------------------------------------------------
+
+def read_view(core: Core) -> Flow[View]:
+    """Read the journal newest first back to the base checkpoint (docs/design.md, 6.1).
+
+    Cost: 1 request while the tail is under 100 entries.
+    """
+    scan = JournalScan()
+    after: str | None = None
+    read_at = time.time()
+    while True:
+        try:
+            page, more = yield from send(
+                core.backend.list_entries(core.root_id, order="desc", after=after))
+        except NotFound:
+            raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
+        if _feed(scan, page):
+            break
+        if not more or not page:
+            scan.finish()
+            break
+        after = page[-1].id
+    assert scan.base is not None
+    overlay = Overlay(scan.base)
+    overlay.apply_entries(scan.tail)
+    with core.lock:
+        core.until_check = min(core.until_check, max(0, core.settings.compact_every - scan.tail_length))
+    return View(scan, scan.base, overlay, read_at)
+
+
+def _feed(scan: JournalScan, page: Sequence[EntryText]) -> bool:
+    return any(scan.feed(parse_entry(item.id, item.text)) for item in page)
+
+
+def _decode_page(page_id: str, outcome: Outcome) -> list[str]:
+    if isinstance(outcome.error, NotFound):
+        raise PageGone(page_id)
+    container: Container = outcome.unwrap()
+    try:
+        return bits_to_ids(*decode_slots(dict(container.metadata)))
+    except CorruptIndexError as exc:
+        raise CorruptIndexError(f"index page {page_id!r} is damaged: {exc}") from exc
+
+
+def read_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
+    """Every page's IDs, ``read_concurrency`` requests at a time."""
+    out: list[list[str]] = []
+    step = core.settings.read_concurrency
+    for start in range(0, len(page_ids), step):
+        ids = page_ids[start:start + step]
+        outcomes = yield from send_all([core.backend.retrieve(p) for p in ids])
+        out.extend(_decode_page(p, o) for p, o in zip(ids, outcomes))
+    return out
+
+
+def page_list(core: Core, base: Checkpoint) -> Flow[list[str]]:
+    """The base's pages, reading its directories if it has any."""
+    if not base.dirs:
+        return list(base.pages)
+    contents = yield from read_pages(core, base.dirs)
+    return [p for ids in contents for p in ids]
+
+
+def list_ids(core: Core) -> Flow[None]:
+    """Emit every listed ID in order (``all()``). Memory: the overlay and one batch of pages.
+
+    Cost: 1 + (directories) + ceil(pages); sequential round trips 1 + ceil(pages / c).
+    """
+    emitted = False
+    for attempt in range(3):
+        view = yield from read_view(core)
+        try:
+            pages = yield from page_list(core, view.base)
+            folder = Folder(view.overlay)
+            step = core.settings.read_concurrency
+            for start in range(0, len(pages), step):
+                chunk = pages[start:start + step]
+                outcomes = yield from send_all([core.backend.retrieve(p) for p in chunk])
+                for page_id, outcome in zip(chunk, outcomes):
+                    ids = folder.page(_decode_page(page_id, outcome))
+                    if ids:
+                        emitted = True
+                        yield Emit(ids)
+            tail = folder.finish()
+            if tail:
+                yield Emit(tail)
+            return
+        except PageGone as gone:
+            if emitted or attempt == 2:
+                raise ConcurrentChangeError(
+                    f"index page {gone.args[0]!r} was collected while this iteration read it "
+                    "(a compaction ran; pages are kept gc_grace_seconds): iterate again"
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def count(core: Core) -> Flow[int]:
+    """``len()``: 1 request when the overlay is exact, else a read of every page."""
+    view = yield from read_view(core)
+    if view.overlay.exact:
+        return view.base.slots + len(view.overlay.extra)
+    pages = yield from page_list(core, view.base)
+    folder = Folder(view.overlay)
+    total = 0
+    step = core.settings.read_concurrency
+    for start in range(0, len(pages), step):
+        chunk = pages[start:start + step]
+        contents = yield from read_pages(core, chunk)
+        total += sum(len(folder.page(c)) for c in contents)
+    return total + len(folder.finish())
+
+
+def contains(core: Core, child_id: str) -> Flow[bool]:
+    """``in``: 1 request when the overlay decides, else pages are read until found."""
+    view = yield from read_view(core)
+    conditional = view.overlay.extra.get(child_id)
+    if conditional is False:
+        return True
+    if child_id in view.overlay.hide and conditional is None:
+        return False
+    pages = yield from page_list(core, view.base)
+    step = core.settings.read_concurrency
+    for start in range(0, len(pages), step):
+        contents = yield from read_pages(core, pages[start:start + step])
+        if any(child_id in c for c in contents):
+            return child_id not in view.overlay.hide
+    return conditional is True
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def flush(core: Core, records: list[Record]) -> Flow[None]:
+    """Append ``records`` (and a pending checkpoint) in as few requests as possible."""
+    with core.lock:
+        pending, core.pending = core.pending, None
+    if pending is not None:
+        checkpoint, read_at, written = pending
+        if time.time() - read_at < core.settings.gc_grace_seconds / 2:
+            records = [Record(op="ckpt", checkpoint=checkpoint), *records]
+        elif written:  # too old to be safe (section 7.3): retire what it wrote
+            retired = Checkpoint(upto=None, garbage=((tuple(sorted(written)), time.time()),))
+            records = [Record(op="ckpt", checkpoint=retired), *records]
+    entries = group_entries(merge_records(records), core.settings.max_record_chars)
+    per = core.backend.max_texts_per_append
+    for start in range(0, len(entries), per):
+        request = secrets.token_hex(8)
+        batch = entries[start:start + per]
+        texts = [dump_records(b, f"{request}.{i}") for i, b in enumerate(batch)]
+        try:
+            yield from send(core.backend.append(core.root_id, texts, request))
+        except NotFound:
+            raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
+    with core.lock:
+        core.until_check -= len(entries)
+
+
+def merge_records(records: list[Record]) -> list[Record]:
+    """Join neighbouring records of the same kind (fewer characters, same meaning)."""
+    out: list[Record] = []
+    for r in records:
+        if out and r.op in ("add", "rm") and out[-1].op == r.op and out[-1].new == r.new:
+            prev = out.pop()
+            out.append(Record(op=r.op, ids=prev.ids + r.ids, new=r.new))
+        else:
+            out.append(r)
+    return out
+
+
+def group_entries(records: list[Record], max_chars: int) -> list[list[Record]]:
+    """Group records into entries whose text stays under ``max_chars`` (big ones split)."""
+    limit = max_chars - 64  # room for the nonce on each line
+    entries: list[list[Record]] = []
+    current: list[Record] = []
+    size = 0
+    for record in records:
+        for piece in _split(record, limit):
+            piece_size = len(dump_records([piece])) + 40
+            if current and size + piece_size > limit:
+                entries.append(current)
+                current, size = [], 0
+            current.append(piece)
+            size += piece_size
+    if current:
+        entries.append(current)
+    return entries
+
+
+def _split(record: Record, limit: int) -> list[Record]:
+    if record.op not in ("add", "rm"):
+        return [record]
+    total = len(dump_records([record]))
+    if total <= limit:
+        return [record]
+    ids = list(record.ids)
+    per = max(1, len(ids) * (limit - 200) // total)
+    return [Record(op=record.op, ids=tuple(ids[i:i + per]), new=record.new)
+            for i in range(0, len(ids), per)]
+
+
+def create_children(core: Core, metadata: Mapping[str, str], kwargs: Mapping[str, Any],
+                    n: int) -> Flow[tuple[list[Container], BaseException | None]]:
+    """Create ``n`` objects concurrently (after any due compaction, so that the crash window
+    is the creates alone)."""
+    yield from maybe_compact(core)
+    md = core.child_metadata(metadata)
+    outcomes = yield from send_all([core.backend.create(md, kwargs) for _ in range(n)])
+    made = [o.value for o in outcomes if o.error is None]
+    return made, first_error(outcomes)
+
+
+def delete_objects(core: Core, ids: Sequence[str], erase_items: bool) -> Flow[tuple[list[str], BaseException | None]]:
+    """Delete objects concurrently (404 counts as deleted); erase their entries first if asked."""
+    yield from maybe_compact(core)
+    if erase_items:
+        for id_ in ids:
+            yield from erase_entries(core, id_)
+    outcomes = yield from send_all([core.backend.delete(i) for i in ids])
+    done = [i for i, o in zip(ids, outcomes) if o.error is None or isinstance(o.error, NotFound)]
+    return done, first_error(outcomes, ignore_not_found=True)
+
+
+def erase_entries(core: Core, container_id: str) -> Flow[None]:
+    """Delete every message/item of a container (deleting a conversation keeps its items)."""
+    entry_ids: list[str] = []
+    after: str | None = None
+    while True:
+        try:
+            page, more = yield from send(
+                core.backend.list_entries(container_id, order="asc", after=after))
+        except NotFound:
+            return
+        entry_ids.extend(e.id for e in page)
+        if not more or not page:
+            break
+        after = page[-1].id
+    step = core.settings.write_concurrency
+    for start in range(0, len(entry_ids), step):
+        outcomes = yield from send_all(
+            [core.backend.delete_entry(container_id, e) for e in entry_ids[start:start + step]])
+        error = first_error(outcomes, ignore_not_found=True)
+        if error is not None:
+            raise error
+
+
+# -- compaction -----------------------------------------------------------------------------
+
+def maybe_compact(core: Core) -> Flow[None]:
+    """Every ``compact_every`` appends (from a random phase), read the tail and, if it is long,
+    compute a checkpoint that the next append carries (docs/design.md, 7.2)."""
+    with core.lock:
+        due = core.until_check <= 0 and core.pending is None
+        if due:
+            core.until_check = core.settings.compact_every
+    if not due:
+        return
+    view = yield from read_view(core)
+    if view.scan.tail_length >= core.settings.compact_every // 2:
+        checkpoint, written = yield from plan(core, view, full=False)
+        with core.lock:
+            core.pending = (checkpoint, view.read_at, written)
+            core.until_check = core.settings.compact_every
+
+
+def compact(core: Core, full: bool) -> Flow[None]:
+    view = yield from read_view(core)
+    checkpoint, written = yield from plan(core, view, full=full)
+    with core.lock:
+        core.pending = (checkpoint, view.read_at, written)
+    yield from flush(core, [])
+
+
+def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[str]]]:
+    """Compute a checkpoint for ``view`` and write its pages; returns it and what it wrote."""
+    base, overlay = view.base, view.overlay
+    page_ids = yield from page_list(core, base)
+    waiting = len(overlay.hide) + sum(overlay.extra.values())
+    if full or waiting > core.settings.max_overlay:
+        rebuilder = Rebuilder(overlay, core.capacity)
+        planned: list[PlannedPage] = []
+        step = core.settings.read_concurrency
+        for start in range(0, len(page_ids), step):
+            chunk = page_ids[start:start + step]
+            contents = yield from read_pages(core, chunk)
+            for page_id, content in zip(chunk, contents):
+                planned.extend(rebuilder.feed(page_id, content))
+            # Write what is decided as we go, so memory stays about one batch of pages.
+            planned = yield from write_planned(core, planned)
+        layout = rebuilder.finish()
+        layout.pages = planned + layout.pages
+    else:
+        layout = incremental_layout(page_ids, base.slots, overlay, core.capacity)
+    new_pages: list[str] = yield from write_planned(core, layout.pages)
+    dirs = yield from write_dirs(core, new_pages, base)
+    referenced = set(new_pages) | set(dirs)
+    written = referenced - set(page_ids) - set(base.dirs)
+    garbage = yield from collect(core, view, referenced)
+    checkpoint = Checkpoint(
+        upto=view.scan.newest_id, pages=() if dirs else tuple(new_pages), dirs=tuple(dirs),
+        slots=layout.slots, extra=tuple(layout.extra), hide=frozenset(layout.hide),
+        garbage=garbage, time=time.time(),
+        nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
+    )
+    return checkpoint, written
+
+
+def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]:
+    """Create the planned pages that are new, concurrently; every page's ID, in order."""
+    new = [p for p in planned if isinstance(p, list)]
+    requests = []
+    for ids in new:
+        value, nbits = ids_to_bits(ids)
+        requests.append(core.backend.create(encode_slots(value, nbits, core.alphabet), {}))
+    outcomes = yield from send_all(requests)
+    error = first_error(outcomes)
+    if error is not None:
+        raise error
+    made = iter(o.value.id for o in outcomes)
+    return [p if isinstance(p, str) else next(made) for p in planned]
+
+
+def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]]:
+    """A page list longer than a quarter record goes into directories (reused if unchanged)."""
+    if len(encode_ids(pages)) <= core.settings.max_record_chars // 4:
+        return []
+    old = list(base.dirs)
+    old_contents = (yield from read_pages(core, old)) if old else []
+    planned: list[PlannedPage] = []
+    for i, (chunk, _) in enumerate(chunk_for_pages(pages, core.capacity)):
+        planned.append(old[i] if i < len(old) and old_contents[i] == chunk else chunk)
+    return (yield from write_planned(core, planned))
+
+
+def collect(core: Core, view: View, referenced: set[str]) -> Flow[tuple[tuple[tuple[str, ...], float], ...]]:
+    """Retire pages no checkpoint needs; delete those retired over ``gc_grace_seconds`` ago
+    that the base, the tail's checkpoints and the new checkpoint do not reference (7.3)."""
+    now = time.time()
+    tail_checkpoints = list(view.scan.tail_checkpoints())
+    live = set(referenced) | view.base.referenced()
+    retired: dict[str, float] = {}
+    for ck in [view.base, *tail_checkpoints]:
+        for ids, t in ck.garbage:
+            for p in ids:
+                retired[p] = min(t, retired.get(p, t))
+    for ck in tail_checkpoints:
+        live |= ck.referenced()
+    for ck in [view.base, *tail_checkpoints]:
+        for p in ck.referenced() - referenced:
+            retired.setdefault(p, now)
+    due = [p for p, t in retired.items()
+           if t <= now - core.settings.gc_grace_seconds and p not in live]
+    outcomes = yield from send_all([core.backend.delete(p) for p in due])
+    for p, outcome in zip(due, outcomes):
+        if outcome.error is None or isinstance(outcome.error, NotFound):
+            del retired[p]
+    by_time: dict[float, list[str]] = {}
+    for p, t in retired.items():
+        if p not in referenced:
+            by_time.setdefault(round(t, 3), []).append(p)
+    return tuple((tuple(sorted(ps)), t) for t, ps in sorted(by_time.items()))
+
+
+# -- maintenance ----------------------------------------------------------------------------
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found (and, with ``repair=True``, mended)."""
+
+    children: int = 0
+    pages: int = 0
+    tail_entries: int = 0
+    dangling: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.dangling or self.duplicates or self.problems)
+
+
+def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
+    """Check every page and every child; with ``repair``, forget dangling IDs and rebuild."""
+    report = VerifyReport()
+    view = yield from read_view(core)
+    report.tail_entries = view.scan.tail_length
+    try:
+        pages = yield from page_list(core, view.base)
+        report.pages = len(pages)
+        folder = Folder(view.overlay)
+        ids: list[str] = []
+        seen: set[str] = set()
+        for content in (yield from read_pages(core, pages)):
+            for id_ in folder.page(content):
+                if id_ in seen:
+                    report.duplicates.append(id_)
+                seen.add(id_)
+                ids.append(id_)
+        for id_ in folder.finish():
+            if id_ in seen:
+                report.duplicates.append(id_)
+            seen.add(id_)
+            ids.append(id_)
+    except (PageGone, CorruptIndexError) as exc:
+        report.problems.append(f"a page cannot be read: {exc}")
+        if repair:
+            yield from rebuild_from_journal(core)
+            report.repaired = True
+        return report
+    report.children = len(seen)
+    step = core.settings.read_concurrency * 4
+    for start in range(0, len(ids), step):
+        chunk = ids[start:start + step]
+        outcomes = yield from send_all([core.backend.retrieve(i) for i in chunk])
+        report.dangling.extend(i for i, o in zip(chunk, outcomes) if isinstance(o.error, NotFound))
+        error = first_error(outcomes, ignore_not_found=True)
+        if error is not None:
+            raise error
+    if repair and (report.dangling or report.duplicates or not view.overlay.exact):
+        if report.dangling:
+            yield from flush(core, [Record(op="rm", ids=tuple(report.dangling))])
+        yield from compact(core, full=True)
+        report.repaired = True
+    return report
+
+
+def read_journal(core: Core) -> Flow[list[Entry]]:
+    """Every journal entry, oldest first (for repair and destroy)."""
+    entries: list[Entry] = []
+    after: str | None = None
+    while True:
+        page, more = yield from send(core.backend.list_entries(core.root_id, order="asc", after=after))
+        entries.extend(parse_entry(e.id, e.text) for e in page)
+        if not more or not page:
+            return entries
+        after = page[-1].id
+
+
+def rebuild_from_journal(core: Core) -> Flow[None]:
+    """Replay the whole journal from its first entry and write a fresh checkpoint."""
+    entries = yield from read_journal(core)
+    scan = JournalScan()
+    for entry in reversed(entries):
+        scan.feed(entry)
+    scan.finish()
+    empty = Checkpoint(upto=None)
+    overlay = Overlay(empty)
+    overlay.apply_entries(entries)
+    view = View(scan, empty, overlay, time.time())
+    checkpoint, written = yield from plan(core, view, full=True)
+    with core.lock:
+        core.pending = (checkpoint, view.read_at, written)
+    yield from flush(core, [])
+
+
+def destroy(core: Core, erase_items: bool) -> Flow[None]:
+    """Delete every child, every page and directory any checkpoint named, then the root."""
+    children: list[str] = []
+    emitting = list_ids(core)
+    step = next(emitting)
+    while True:
+        try:
+            if isinstance(step, Emit):
+                children.extend(step.ids)
+                step = emitting.send(None)
+            else:
+                step = emitting.send((yield step))
+        except StopIteration:
+            break
+    batch = core.settings.bulk_batch
+    for start in range(0, len(children), batch):
+        _, error = yield from delete_objects(core, children[start:start + batch], erase_items)
+        if error is not None:
+            raise error
+    objects: set[str] = set()
+    dirs: set[str] = set()
+    for entry in (yield from read_journal(core)):
+        for record in entry.records:
+            if record.checkpoint is not None:
+                objects |= record.checkpoint.referenced()
+                dirs |= set(record.checkpoint.dirs)
+                for ids, _ in record.checkpoint.garbage:
+                    objects.update(ids)
+    for d in sorted(dirs):
+        try:
+            (content,) = yield from read_pages(core, [d])
+            objects.update(content)
+        except (PageGone, CorruptIndexError):
+            pass
+    objects -= set(children)
+    outcomes = yield from send_all([core.backend.delete(o) for o in sorted(objects)])
+    error = first_error(outcomes, ignore_not_found=True)
+    if error is not None:
+        raise error
+    if erase_items:
+        yield from erase_entries(core, core.root_id)
+    try:
+        yield from send(core.backend.delete(core.root_id))
+    except NotFound:
+        pass

@@ -1,0 +1,347 @@
+"""Journal records and the state they fold into. Pure: no I/O, no ``openai``.
+
+A journal entry is the text of one message (threads) or item (conversations) on the root:
+one or more records, one compact JSON object a line. See docs/design.md, "Records".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ._codec import decode_ids, encode_ids
+from ._errors import CorruptIndexError, UnsupportedFormatError
+
+__all__ = [
+    "RECORD_VERSION",
+    "Checkpoint",
+    "Entry",
+    "Folder",
+    "JournalScan",
+    "Overlay",
+    "Record",
+    "dump_records",
+    "fold_pages",
+    "parse_entry",
+]
+
+RECORD_VERSION: Final = 1
+_MARK: Final = '{"lt":'
+
+
+@dataclass(frozen=True)
+class Record:
+    """One journal record: ``add``, ``rm`` or ``ckpt``."""
+
+    op: str
+    ids: tuple[str, ...] = ()
+    new: bool = False
+    nonce: str = ""
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The whole state as of journal entry ``upto`` (inclusive), stored outside the journal.
+
+    ``pages`` (or, for large indexes, the pages listed by ``dirs``) hold ``slots`` IDs in order,
+    every one visible unless named in ``hide``. ``extra`` follows the pages: IDs that do not fill
+    a page yet, each ``True`` when conditional (to be listed only if not already in a page).
+    ``garbage`` lists pages that no current checkpoint needs, with the time they were retired.
+    """
+
+    upto: str | None
+    pages: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
+    slots: int = 0
+    extra: tuple[tuple[str, bool], ...] = ()
+    hide: frozenset[str] = frozenset()
+    garbage: tuple[tuple[tuple[str, ...], float], ...] = ()
+    time: float = 0.0
+    nonces: tuple[str, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        """True when the count needs no page read: nothing hidden, nothing conditional."""
+        return not self.hide and not any(cond for _, cond in self.extra)
+
+    def referenced(self) -> set[str]:
+        """Every index object this checkpoint needs (pages and directories)."""
+        return set(self.pages) | set(self.dirs)
+
+
+EMPTY: Final = Checkpoint(upto=None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A journal entry as read back: its server ID and its records."""
+
+    id: str
+    records: tuple[Record, ...]
+
+    @property
+    def nonce(self) -> str:
+        """The writer's unique mark of this entry ("" if none): a repeated append repeats it."""
+        return next((r.nonce for r in self.records if r.nonce), "")
+
+
+def _pack(ids: Sequence[str]) -> str:
+    return encode_ids(ids) if ids else ""
+
+
+def _unpack(text: Any, where: str) -> tuple[str, ...]:
+    if text == "" or text is None:
+        return ()
+    if not isinstance(text, str):
+        raise CorruptIndexError(f"{where}: packed IDs are not text")
+    return tuple(decode_ids(text))
+
+
+def _record_to_json(record: Record) -> dict[str, Any]:
+    out: dict[str, Any] = {"lt": RECORD_VERSION, "op": record.op}
+    if record.op in ("add", "rm"):
+        out["ids"] = _pack(record.ids)
+        if record.new:
+            out["new"] = 1
+    else:
+        ck = record.checkpoint
+        assert ck is not None
+        out["upto"] = ck.upto
+        out["pages"] = _pack(ck.pages)
+        if ck.dirs:
+            out["dirs"] = _pack(ck.dirs)
+        out["slots"] = ck.slots
+        out["extra"] = _pack([i for i, _ in ck.extra])
+        out["cond"] = "".join("1" if c else "0" for _, c in ck.extra)
+        out["hide"] = _pack(sorted(ck.hide))
+        out["garbage"] = [[_pack(ids), round(t, 3)] for ids, t in ck.garbage]
+        out["t"] = round(ck.time, 3)
+        out["seen"] = list(ck.nonces)
+    if record.nonce:
+        out["w"] = record.nonce
+    return out
+
+
+def dump_records(records: Iterable[Record], nonce: str = "") -> str:
+    """Records -> entry text (one JSON object a line), each marked with the entry's nonce."""
+    lines = []
+    for r in records:
+        obj = _record_to_json(r)
+        if nonce:
+            obj["w"] = nonce
+        lines.append(json.dumps(obj, separators=(",", ":")))
+    return "\n".join(lines)
+
+
+def _parse_record(obj: Any, entry_id: str) -> Record:
+    where = f"journal entry {entry_id}"
+    if not isinstance(obj, dict):
+        raise CorruptIndexError(f"{where}: a record is not an object")
+    version = obj.get("lt")
+    if not isinstance(version, int):
+        raise CorruptIndexError(f"{where}: a record has no format version")
+    if version > RECORD_VERSION:
+        raise UnsupportedFormatError(
+            f"{where} was written by a newer linkedthreads (record format {version}); "
+            "upgrade linkedthreads to read this index"
+        )
+    op = obj.get("op")
+    nonce = obj.get("w", "")
+    if not isinstance(nonce, str):
+        nonce = ""
+    if op in ("add", "rm"):
+        return Record(op=op, ids=_unpack(obj.get("ids"), where), new=bool(obj.get("new")),
+                      nonce=nonce)
+    if op == "ckpt":
+        try:
+            extra_ids = _unpack(obj.get("extra"), where)
+            flags = obj.get("cond", "")
+            if not isinstance(flags, str) or len(flags) != len(extra_ids):
+                raise CorruptIndexError(f"{where}: checkpoint flags do not match its IDs")
+            upto = obj.get("upto")
+            if upto is not None and not isinstance(upto, str):
+                raise CorruptIndexError(f"{where}: checkpoint position is not an ID")
+            slots = obj.get("slots", 0)
+            if not isinstance(slots, int) or slots < 0:
+                raise CorruptIndexError(f"{where}: checkpoint slot count is invalid")
+            garbage = []
+            for item in obj.get("garbage", []):
+                garbage.append((_unpack(item[0], where), float(item[1])))
+            checkpoint = Checkpoint(
+                upto=upto,
+                pages=_unpack(obj.get("pages"), where),
+                dirs=_unpack(obj.get("dirs"), where),
+                slots=slots,
+                extra=tuple(zip(extra_ids, (f == "1" for f in flags))),
+                hide=frozenset(_unpack(obj.get("hide"), where)),
+                garbage=tuple(garbage),
+                time=float(obj.get("t", 0.0)),
+                nonces=tuple(str(n) for n in obj.get("seen", [])),
+            )
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc
+        return Record(op="ckpt", nonce=nonce, checkpoint=checkpoint)
+    # An unknown op of this version: ignore (forward compatible within a version).
+    return Record(op=str(op), nonce=nonce)
+
+
+def parse_entry(entry_id: str, text: str) -> Entry:
+    """Entry text -> records. Text that is not ours (no ``{"lt":`` mark) yields no records.
+
+    Raises ``CorruptIndexError`` for text that is marked as ours but does not parse, and
+    ``UnsupportedFormatError`` for records of a newer format.
+    """
+    records = []
+    for line in text.splitlines():
+        if not line.startswith(_MARK):
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorruptIndexError(f"journal entry {entry_id} is damaged: {exc.msg}") from exc
+        records.append(_parse_record(obj, entry_id))
+    return Entry(id=entry_id, records=tuple(records))
+
+
+@dataclass
+class JournalScan:
+    """Finds the base checkpoint and the tail, fed with journal entries newest first.
+
+    The base is the checkpoint whose ``upto`` is the newest entry that any checkpoint covers;
+    the tail is every entry after that ``upto``, oldest first. Feed entries with ``feed`` until
+    it returns True (found) or the journal ends (then call ``finish``: no checkpoint covers
+    anything read, and the whole journal is the tail).
+    """
+
+    _newest_first: list[Entry] = field(default_factory=list)
+    _targets: dict[str, Checkpoint] = field(default_factory=dict)
+    base: Checkpoint | None = None
+    newest_id: str | None = None
+
+    def feed(self, entry: Entry) -> bool:
+        if self.newest_id is None:
+            self.newest_id = entry.id
+        target = self._targets.get(entry.id)
+        if target is not None:
+            self.base = target
+            return True
+        self._newest_first.append(entry)
+        for record in entry.records:
+            ck = record.checkpoint
+            if ck is not None and ck.upto is not None and ck.upto not in self._targets:
+                self._targets[ck.upto] = ck
+        return False
+
+    def finish(self) -> None:
+        """The journal ended: with no covered entry met, replay everything from empty."""
+        if self.base is None:
+            self.base = EMPTY
+
+    @property
+    def tail(self) -> list[Entry]:
+        """Entries after the base's ``upto``, oldest first."""
+        return list(reversed(self._newest_first))
+
+    @property
+    def tail_length(self) -> int:
+        return len(self._newest_first)
+
+    def tail_checkpoints(self) -> Iterator[Checkpoint]:
+        """Checkpoints written in the tail (superseded or racing ones), for collection."""
+        for entry in self._newest_first:
+            for record in entry.records:
+                if record.checkpoint is not None:
+                    yield record.checkpoint
+
+    def nonces(self) -> set[str]:
+        return {r.nonce for e in self._newest_first for r in e.records if r.nonce}
+
+
+class Overlay:
+    """What a checkpoint's pages do not say: IDs after the pages, and IDs hidden in them.
+
+    Rules (docs/design.md, "Folding records"), for each ID X:
+    - add X: no-op if X is already in ``extra``; appended unconditionally if ``new`` (a fresh
+      object cannot be in a page) or if X is hidden (its page copy does not count); otherwise
+      appended as conditional (listed only if no page already holds it).
+    - rm X: X leaves ``extra``; X is hidden unless it was an unconditional extra that is not
+      hidden already (then it was never in a visible page).
+    """
+
+    __slots__ = ("applied", "extra", "hide", "seen")
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.extra: dict[str, bool] = dict(checkpoint.extra)
+        self.hide: set[str] = set(checkpoint.hide)
+        self.seen: set[str] = set(checkpoint.nonces)
+        self.applied: list[str] = []
+
+    def apply(self, record: Record) -> None:
+        if record.op == "add":
+            for id_ in record.ids:
+                if id_ in self.extra:
+                    continue
+                self.extra[id_] = not (record.new or id_ in self.hide)
+        elif record.op == "rm":
+            for id_ in record.ids:
+                conditional = self.extra.pop(id_, True)
+                if conditional:
+                    self.hide.add(id_)
+
+    def apply_entries(self, entries: Iterable[Entry]) -> None:
+        """Fold entries in journal order; an entry whose nonce was already folded (a repeated
+        append) is skipped."""
+        for entry in entries:
+            nonce = entry.nonce
+            if nonce:
+                if nonce in self.seen:
+                    continue
+                self.seen.add(nonce)
+                self.applied.append(nonce)
+            for record in entry.records:
+                self.apply(record)
+
+    @property
+    def exact(self) -> bool:
+        return not self.hide and not any(self.extra.values())
+
+
+class Folder:
+    """Lists the visible IDs page by page: page IDs not hidden, then the extras still due.
+
+    Memory: the overlay plus the conditional extras met in pages (bounded by the overlay),
+    never the pages already consumed.
+    """
+
+    __slots__ = ("_overlay", "_seen")
+
+    def __init__(self, overlay: Overlay) -> None:
+        self._overlay = overlay
+        self._seen: set[str] = set()
+
+    def page(self, ids: Iterable[str]) -> list[str]:
+        hide, extra, seen = self._overlay.hide, self._overlay.extra, self._seen
+        out = []
+        for id_ in ids:
+            if id_ in hide:
+                continue
+            if id_ in extra:
+                if id_ in seen:
+                    continue
+                seen.add(id_)
+            out.append(id_)
+        return out
+
+    def finish(self) -> list[str]:
+        return [id_ for id_ in self._overlay.extra if id_ not in self._seen]
+
+
+def fold_pages(pages: Iterable[Sequence[str]], overlay: Overlay) -> Iterator[str]:
+    """The visible IDs, in order, of ``pages`` under ``overlay`` (see ``Folder``)."""
+    folder = Folder(overlay)
+    for page in pages:
+        yield from folder.page(page)
+    yield from folder.finish()

@@ -1,0 +1,48 @@
+"""Tunable settings of an index (client side); none changes the stored format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._retry import RetryPolicy
+
+__all__ = ["IndexSettings"]
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How an index instance behaves. Every field is optional; defaults suit OpenAI.
+
+    - ``compact_every``: journal entries after the base checkpoint that make a writer
+      compact (a reader replays at most about this many entries, plus what came during
+      compaction). Kept under 100 so one list request reads the whole tail.
+    - ``read_concurrency``: page reads in flight at once in ``all()`` and scans.
+    - ``write_concurrency``: object creates/deletes in flight at once in bulk calls.
+    - ``bulk_batch``: children created or deleted by a bulk call before their records are
+      appended; the crash window of bulk calls (docs/design.md, "Crashes").
+    - ``max_record_chars``: the longest journal entry text written.
+    - ``max_overlay``: hidden plus conditional IDs a checkpoint may carry before a
+      compaction rewrites pages to resolve them.
+    - ``gc_grace_seconds``: how long a page stays after no checkpoint needs it, so that a
+      slow reader of an older checkpoint can still finish.
+    - ``retry``: the retry policy of every request the library makes.
+    """
+
+    compact_every: int = 64
+    read_concurrency: int = 8
+    write_concurrency: int = 8
+    bulk_batch: int = 100
+    max_record_chars: int = 24_000
+    max_overlay: int = 256
+    gc_grace_seconds: float = 300.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        for name in ("compact_every", "read_concurrency", "write_concurrency", "bulk_batch",
+                     "max_overlay"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"IndexSettings.{name} must be at least 1")
+        if not 4_000 <= self.max_record_chars:
+            raise ValueError("IndexSettings.max_record_chars must be at least 4000")
+        if self.compact_every > 99:
+            raise ValueError("IndexSettings.compact_every must be at most 99")

@@ -1,0 +1,220 @@
+"""Executors: send ``Request`` values with the one retry policy, count them, map errors.
+
+``SyncExecutor`` drives ``openai.OpenAI`` (batches run on a thread pool);
+``AsyncExecutor`` drives ``openai.AsyncOpenAI`` (batches run with ``asyncio.gather``).
+Everything else they share: the SDK's own retries are off (``max_retries=0``), transient
+failures are retried by tenacity (``_retry.py``), an append is not resent if its nonce is
+found among the newest entries, and SDK errors become ours in one place (``map_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import openai
+from tenacity import (
+    AsyncRetrying,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from ._backends import Backend, Request
+from ._errors import (
+    APIRequestError,
+    BackendUnavailableError,
+    InvalidIdError,
+    LinkedThreadsError,
+    MetadataError,
+)
+from ._retry import RetryPolicy, is_transient
+
+__all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error", "scrub"]
+
+T = TypeVar("T")
+
+_SECRETISH = re.compile(r"(sk-[A-Za-z0-9_\-*]{6,}|sess-[A-Za-z0-9]{6,}|Bearer\s+\S+)")
+
+
+def scrub(text: str) -> str:
+    """Remove anything that looks like a credential from a server's message."""
+    return _SECRETISH.sub("[redacted]", text)
+
+
+class NotFound(LinkedThreadsError):
+    """Internal: the object or entry does not exist (404)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one request of a batch: a value or an error."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
+    """An SDK exception -> ours, naming the request; messages carry no credentials."""
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        message = scrub(str(body.get("message") or exc.message))
+        code = body.get("code")
+        param = body.get("param")
+        request_id = exc.request_id
+        suffix = f" (request {request_id})" if request_id else ""
+        unavailable = BackendUnavailableError(
+            f"{what}: this server does not serve the {backend.name} API ({message})"
+            + (" OpenAI sunset the Assistants API (threads) on 2026-08-26: use "
+               "backend=\"conversations\"." if backend.name == "threads" else "")
+        )
+        if exc.status_code == 404:
+            if "invalid url" in message.lower():
+                return unavailable
+            return NotFound(f"{what}: not found{suffix}")
+        if exc.status_code == 400 and code == "invalid_beta":
+            return unavailable
+        if exc.status_code == 400 and isinstance(param, str):
+            if param.startswith("metadata"):
+                return MetadataError(f"{what}: the server refused {param!r}: {message}")
+            if param.endswith("_id"):
+                return InvalidIdError(f"{what}: {message}")
+        return APIRequestError(
+            f"{what}: HTTP {exc.status_code}: {message}{suffix}", status_code=exc.status_code,
+            code=code if isinstance(code, str) else None, request_id=request_id,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return APIRequestError(f"{what}: could not reach the server ({type(exc).__name__})")
+    return exc
+
+
+def _retrying_kwargs(policy: RetryPolicy) -> dict[str, Any]:
+    return {
+        "stop": stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_delay),
+        "wait": policy.wait_seconds,
+        "retry": retry_if_exception(is_transient),
+        "reraise": True,
+    }
+
+
+def _landed(entries: Any, nonce: str) -> list[str] | None:
+    page, _ = entries
+    found = [e.id for e in page if f'"w":"{nonce}.' in e.text]
+    return found or None
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+class SyncExecutor:
+    """Sends requests on an ``openai.OpenAI``; batches run ``concurrency`` at a time."""
+
+    def __init__(self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy,
+                 concurrency: int) -> None:
+        self.client = client.with_options(max_retries=0)
+        self.backend = backend
+        self.retry = retry
+        self.requests = _Counter()
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkedthreads")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def execute(self, request: Request[T]) -> T:
+        try:
+            for attempt in Retrying(**_retrying_kwargs(self.retry)):
+                with attempt:
+                    if request.nonce and attempt.retry_state.attempt_number > 1:
+                        found = self._check(request)
+                        if found is not None:
+                            return cast(T, found)
+                    self.requests.add()
+                    return request.parse(request.send(self.client))
+        except BaseException as exc:
+            raise map_error(self.backend, request.what, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(self, request: Request[Any]) -> list[str] | None:
+        assert request.container is not None and request.nonce is not None
+        probe = self.backend.list_entries(request.container, order="desc", limit=100)
+        try:
+            self.requests.add()
+            return _landed(probe.parse(probe.send(self.client)), request.nonce)
+        except Exception:
+            return None
+
+    def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
+        def one(r: Request[Any]) -> Outcome:
+            try:
+                return Outcome(self.execute(r))
+            except Exception as exc:
+                return Outcome(error=exc)
+
+        if len(requests) == 1:
+            return [one(requests[0])]
+        return list(self._pool.map(one, requests))
+
+
+class AsyncExecutor:
+    """Sends requests on an ``openai.AsyncOpenAI``; batches run ``concurrency`` at a time."""
+
+    def __init__(self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy,
+                 concurrency: int) -> None:
+        self.client = client.with_options(max_retries=0)
+        self.backend = backend
+        self.retry = retry
+        self.requests = _Counter()
+        self._concurrency = concurrency
+
+    async def execute(self, request: Request[T]) -> T:
+        try:
+            async for attempt in AsyncRetrying(**_retrying_kwargs(self.retry)):
+                with attempt:
+                    if request.nonce and attempt.retry_state.attempt_number > 1:
+                        found = await self._check(request)
+                        if found is not None:
+                            return cast(T, found)
+                    self.requests.add()
+                    return request.parse(await request.send(self.client))
+        except BaseException as exc:
+            raise map_error(self.backend, request.what, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _check(self, request: Request[Any]) -> list[str] | None:
+        assert request.container is not None and request.nonce is not None
+        probe = self.backend.list_entries(request.container, order="desc", limit=100)
+        try:
+            self.requests.add()
+            return _landed(probe.parse(await probe.send(self.client)), request.nonce)
+        except Exception:
+            return None
+
+    async def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(r: Request[Any]) -> Outcome:
+            async with gate:
+                try:
+                    return Outcome(await self.execute(r))
+                except Exception as exc:
+                    return Outcome(error=exc)
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
