@@ -383,7 +383,8 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
         pending, core.pending = core.pending, None
     if pending is not None:
         checkpoint, read_at, written = pending
-        if time.time() - read_at < core.settings.gc_grace_seconds / 2:
+        grace = core.settings.gc_grace_seconds
+        if grace == 0 or time.time() - read_at < grace / 2:
             records = [Record(op="ckpt", checkpoint=checkpoint), *records]
         elif written:  # too old to be safe (section 7.3): retire what it wrote
             retired = Checkpoint(upto=None, garbage=((tuple(sorted(written)), time.time()),))

@@ -24,7 +24,8 @@ class IndexSettings:
     - ``max_overlay``: hidden plus conditional IDs a checkpoint may carry before a
       compaction rewrites pages to resolve them.
     - ``gc_grace_seconds``: how long a page stays after no checkpoint needs it, so that a
-      slow reader of an older checkpoint can still finish.
+      slow reader or compactor of an older checkpoint can still finish. 0 collects at once:
+      only for an index with one user at a time (tests, benchmarks).
     - ``retry``: the retry policy of every request the library makes.
     """
 
@@ -42,7 +43,9 @@ class IndexSettings:
                      "max_overlay"):
             if getattr(self, name) < 1:
                 raise ValueError(f"IndexSettings.{name} must be at least 1")
-        if not 4_000 <= self.max_record_chars:
+        if self.max_record_chars < 4_000:
             raise ValueError("IndexSettings.max_record_chars must be at least 4000")
         if self.compact_every > 99:
             raise ValueError("IndexSettings.compact_every must be at most 99")
+        if self.gc_grace_seconds < 0:
+            raise ValueError("IndexSettings.gc_grace_seconds must not be negative")

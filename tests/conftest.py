@@ -1,0 +1,65 @@
+"""Shared fixtures: indexes on the in-memory client, and on the emulator over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
+from linkedthreads import _flows as flows
+from linkedthreads._backends import make_backend
+from linkedthreads._codec import ASCII, DENSE
+from linkedthreads._flows import Core
+from linkedthreads._index import run_sync
+from linkedthreads._transport import SyncExecutor
+
+from .memory_client import MemoryClient
+
+BACKENDS = ["conversations", "threads"]
+
+# Timing says nothing on a shared 2-core machine: budgets are in examples, not milliseconds.
+hypothesis_settings.register_profile("linkedthreads", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("linkedthreads")
+
+
+def memory_index(
+    client: MemoryClient,
+    root_id: str | None = None,
+    *,
+    settings: IndexSettings | None = None,
+    page_ids: int | None = None,
+    codec: str = "ascii",
+) -> ThreadIndex:
+    """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
+    settings = settings or IndexSettings(retry=RetryPolicy.none())
+    backend = make_backend(client.store.kind)
+    executor = SyncExecutor(client, backend, settings.retry, 1)  # type: ignore[arg-type]  # deterministic
+    if root_id is None:
+        root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
+    alphabet = DENSE if codec == "dense" else ASCII
+    core = Core(backend, root_id, alphabet, settings)
+    core.until_check = settings.compact_every  # no random phase: hypothesis must replay exactly
+    if page_ids is not None:
+        per_id = 143 if backend.name == "threads" else 192
+        core.capacity = 57 + per_id * page_ids
+    return ThreadIndex(executor, core)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(emulator: Any) -> Any:
+    return emulator.client()
+
+
+@pytest.fixture
+def index(client: Any, backend: str) -> Iterator[ThreadIndex]:
+    idx = ThreadIndex.create(client, backend=backend)  # type: ignore[arg-type]
+    yield idx
+    idx.close()
