@@ -63,3 +63,10 @@ def index(client: Any, backend: str) -> Iterator[ThreadIndex]:
     idx = ThreadIndex.create(client, backend=backend)  # type: ignore[arg-type]
     yield idx
     idx.close()
+
+
+def pytest_recording_configure(config: Any, vcr: Any) -> None:
+    """Cassettes match request bodies as JSON, blind to the journal's nonces and clocks."""
+    from .test_cassettes import json_body
+
+    vcr.register_matcher("json_body", json_body)
