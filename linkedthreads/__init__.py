@@ -10,6 +10,7 @@
 See docs/design.md for the storage protocol and docs/costs.md for request costs.
 """
 
+from ._async_index import AsyncThreadIndex
 from ._errors import (
     APIRequestError,
     BackendUnavailableError,
@@ -22,7 +23,6 @@ from ._errors import (
     NotAnIndexError,
     UnsupportedFormatError,
 )
-from ._async_index import AsyncThreadIndex
 from ._flows import VerifyReport
 from ._index import ThreadIndex
 from ._retry import RetryPolicy

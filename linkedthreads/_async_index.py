@@ -100,9 +100,15 @@ class AsyncThreadIndex:
         self._commit = AsyncGroupCommit(lambda records: self._run(flows.flush(core, records)))
 
     @classmethod
-    async def create(cls, client: openai.AsyncOpenAI, *, backend: BackendChoice,
-                     metadata: Mapping[str, str] | None = None, codec: Codec = "auto",
-                     settings: IndexSettings | None = None) -> AsyncThreadIndex:
+    async def create(
+        cls,
+        client: openai.AsyncOpenAI,
+        *,
+        backend: BackendChoice,
+        metadata: Mapping[str, str] | None = None,
+        codec: Codec = "auto",
+        settings: IndexSettings | None = None,
+    ) -> AsyncThreadIndex:
         """Create a new, empty index; keep its ``root_id``. Cost: 2 requests."""
         settings = settings or IndexSettings()
         be = make_backend(backend)
@@ -111,11 +117,14 @@ class AsyncThreadIndex:
         user = flows.validate_user_metadata(metadata, 16 - 3)
         executor = _executor(client, be, settings)
         root_id, root_metadata = await run_async(executor, flows.create_root(be, user, codec))
-        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings))
+        return cls(
+            executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
+        )
 
     @classmethod
-    async def open(cls, client: openai.AsyncOpenAI, root_id: str,
-                   settings: IndexSettings | None = None) -> AsyncThreadIndex:
+    async def open(
+        cls, client: openai.AsyncOpenAI, root_id: str, settings: IndexSettings | None = None
+    ) -> AsyncThreadIndex:
         """Open an index from its root ID. Cost: 1 request."""
         settings = settings or IndexSettings()
         if not isinstance(root_id, str) or not root_id:
@@ -123,10 +132,15 @@ class AsyncThreadIndex:
         be = make_backend(backend_for_id(root_id))
         executor = _executor(client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
-        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings))
+        return cls(
+            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+        )
 
     def __repr__(self) -> str:
-        return f"AsyncThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, codec={self.codec!r})"
+        return (
+            f"AsyncThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, "
+            f"codec={self.codec!r})"
+        )
 
     @property
     def root_id(self) -> str:
@@ -148,11 +162,14 @@ class AsyncThreadIndex:
     def requests(self) -> int:
         return self._executor.requests.value
 
-    async def create_child(self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+    async def create_child(
+        self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         return (await self.create_children(1, metadata=metadata, **kwargs))[0]
 
-    async def create_children(self, n: int, *, metadata: Mapping[str, str] | None = None,
-                              **kwargs: Any) -> list[Any]:
+    async def create_children(
+        self, n: int, *, metadata: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> list[Any]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         user = flows.validate_user_metadata(metadata, 15)
@@ -160,9 +177,12 @@ class AsyncThreadIndex:
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):
             made, error = await self._run(
-                flows.create_children(self._core, user, kwargs, min(step, n - start)))
+                flows.create_children(self._core, user, kwargs, min(step, n - start))
+            )
             if made:
-                await self._commit.submit([Record(op="add", ids=tuple(c.id for c in made), new=True)])
+                await self._commit.submit(
+                    [Record(op="add", ids=tuple(c.id for c in made), new=True)]
+                )
                 out.extend(c.raw for c in made)
             if error is not None:
                 raise error
@@ -194,7 +214,8 @@ class AsyncThreadIndex:
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
             done, error = await self._run(
-                flows.delete_objects(self._core, ids[start:start + step], erase_items))
+                flows.delete_objects(self._core, ids[start : start + step], erase_items)
+            )
             if done:
                 await self._commit.submit([Record(op="rm", ids=tuple(done))])
             if error is not None:
@@ -227,11 +248,14 @@ class AsyncThreadIndex:
         return await run_async(self._executor, flow)
 
 
-def _executor(client: openai.AsyncOpenAI, backend: Backend, settings: IndexSettings) -> AsyncExecutor:
+def _executor(
+    client: openai.AsyncOpenAI, backend: Backend, settings: IndexSettings
+) -> AsyncExecutor:
     if not isinstance(client, openai.AsyncOpenAI):
         raise TypeError(
             f"client must be an openai.AsyncOpenAI, not {type(client).__name__}"
             + (" (use ThreadIndex with OpenAI)" if isinstance(client, openai.OpenAI) else "")
         )
-    return AsyncExecutor(client, backend, settings.retry,
-                         max(settings.read_concurrency, settings.write_concurrency))
+    return AsyncExecutor(
+        client, backend, settings.retry, max(settings.read_concurrency, settings.write_concurrency)
+    )

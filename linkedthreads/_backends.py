@@ -95,7 +95,9 @@ class Backend:
     noun: str
     max_texts_per_append: int
 
-    def create(self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]) -> Request[Container]:
+    def create(
+        self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
+    ) -> Request[Container]:
         raise NotImplementedError
 
     def retrieve(self, id_: str) -> Request[Container]:
@@ -108,8 +110,14 @@ class Backend:
         """Append entries atomically; the answer is their IDs."""
         raise NotImplementedError
 
-    def list_entries(self, container_id: str, *, order: Literal["asc", "desc"],
-                     after: str | None = None, limit: int = 100) -> Request[tuple[list[EntryText], bool]]:
+    def list_entries(
+        self,
+        container_id: str,
+        *,
+        order: Literal["asc", "desc"],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Request[tuple[list[EntryText], bool]]:
         """One page of entries; the answer is ``(entries, has_more)``."""
         raise NotImplementedError
 
@@ -123,10 +131,13 @@ class ThreadsBackend(Backend):
     noun = "thread"
     max_texts_per_append = 1
 
-    def create(self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]) -> Request[Container]:
+    def create(
+        self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
+    ) -> Request[Container]:
         md = dict(metadata) if metadata is not None else openai.omit
-        return Request("create thread",
-                       lambda c: c.beta.threads.create(metadata=md, **kwargs), _container)
+        return Request(
+            "create thread", lambda c: c.beta.threads.create(metadata=md, **kwargs), _container
+        )
 
     def retrieve(self, id_: str) -> Request[Container]:
         return Request(f"read thread {id_}", lambda c: c.beta.threads.retrieve(id_), _container)
@@ -139,11 +150,19 @@ class ThreadsBackend(Backend):
         return Request(
             f"append to thread {container_id}",
             lambda c: c.beta.threads.messages.create(container_id, role="user", content=text),
-            lambda msg: [msg.id], nonce=nonce, container=container_id,
+            lambda msg: [msg.id],
+            nonce=nonce,
+            container=container_id,
         )
 
-    def list_entries(self, container_id: str, *, order: Literal["asc", "desc"],
-                     after: str | None = None, limit: int = 100) -> Request[tuple[list[EntryText], bool]]:
+    def list_entries(
+        self,
+        container_id: str,
+        *,
+        order: Literal["asc", "desc"],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Request[tuple[list[EntryText], bool]]:
         kwargs = _page_kwargs(order, after, limit)
 
         def parse(page: Any) -> tuple[list[EntryText], bool]:
@@ -154,13 +173,18 @@ class ThreadsBackend(Backend):
                 out.append(EntryText(msg.id, text))
             return out, bool(page.has_more)
 
-        return Request(f"list messages of thread {container_id}",
-                       lambda c: c.beta.threads.messages.list(container_id, **kwargs), parse)
+        return Request(
+            f"list messages of thread {container_id}",
+            lambda c: c.beta.threads.messages.list(container_id, **kwargs),
+            parse,
+        )
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
-        return Request(f"delete message {entry_id} of thread {container_id}",
-                       lambda c: c.beta.threads.messages.delete(entry_id, thread_id=container_id),
-                       lambda _: None)
+        return Request(
+            f"delete message {entry_id} of thread {container_id}",
+            lambda c: c.beta.threads.messages.delete(entry_id, thread_id=container_id),
+            lambda _: None,
+        )
 
 
 class ConversationsBackend(Backend):
@@ -169,17 +193,25 @@ class ConversationsBackend(Backend):
     noun = "conversation"
     max_texts_per_append = 20
 
-    def create(self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]) -> Request[Container]:
+    def create(
+        self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
+    ) -> Request[Container]:
         md = dict(metadata) if metadata is not None else openai.omit
-        return Request("create conversation",
-                       lambda c: c.conversations.create(metadata=md, **kwargs), _container)
+        return Request(
+            "create conversation",
+            lambda c: c.conversations.create(metadata=md, **kwargs),
+            _container,
+        )
 
     def retrieve(self, id_: str) -> Request[Container]:
-        return Request(f"read conversation {id_}", lambda c: c.conversations.retrieve(id_), _container)
+        return Request(
+            f"read conversation {id_}", lambda c: c.conversations.retrieve(id_), _container
+        )
 
     def delete(self, id_: str) -> Request[None]:
-        return Request(f"delete conversation {id_}", lambda c: c.conversations.delete(id_),
-                       lambda _: None)
+        return Request(
+            f"delete conversation {id_}", lambda c: c.conversations.delete(id_), lambda _: None
+        )
 
     def append(self, container_id: str, texts: Sequence[str], nonce: str) -> Request[list[str]]:
         items: Any = [
@@ -189,23 +221,36 @@ class ConversationsBackend(Backend):
         return Request(
             f"append to conversation {container_id}",
             lambda c: c.conversations.items.create(container_id, items=items),
-            lambda page: [item.id for item in page.data], nonce=nonce, container=container_id,
+            lambda page: [item.id for item in page.data],
+            nonce=nonce,
+            container=container_id,
         )
 
-    def list_entries(self, container_id: str, *, order: Literal["asc", "desc"],
-                     after: str | None = None, limit: int = 100) -> Request[tuple[list[EntryText], bool]]:
+    def list_entries(
+        self,
+        container_id: str,
+        *,
+        order: Literal["asc", "desc"],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Request[tuple[list[EntryText], bool]]:
         kwargs = _page_kwargs(order, after, limit)
 
         def parse(page: Any) -> tuple[list[EntryText], bool]:
             out = []
             for item in page.data:
                 parts = getattr(item, "content", None) or []
-                text = "".join(t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str))
+                text = "".join(
+                    t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str)
+                )
                 out.append(EntryText(item.id, text))
             return out, bool(page.has_more)
 
-        return Request(f"list items of conversation {container_id}",
-                       lambda c: c.conversations.items.list(container_id, **kwargs), parse)
+        return Request(
+            f"list items of conversation {container_id}",
+            lambda c: c.conversations.items.list(container_id, **kwargs),
+            parse,
+        )
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
@@ -215,14 +260,19 @@ class ConversationsBackend(Backend):
         )
 
 
-BACKENDS: dict[str, type[Backend]] = {"threads": ThreadsBackend, "conversations": ConversationsBackend}
+BACKENDS: dict[str, type[Backend]] = {
+    "threads": ThreadsBackend,
+    "conversations": ConversationsBackend,
+}
 
 
 def make_backend(name: str) -> Backend:
     try:
         return BACKENDS[name]()
     except KeyError:
-        raise ValueError(f"unknown backend {name!r}: expected 'threads' or 'conversations'") from None
+        raise ValueError(
+            f"unknown backend {name!r}: expected 'threads' or 'conversations'"
+        ) from None
 
 
 def backend_for_id(id_: str) -> str:

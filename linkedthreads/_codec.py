@@ -100,12 +100,14 @@ class _BitReader:
 
 
 def _shape(id_: str) -> int:
-    if len(id_) == 31 and id_.startswith(_THREAD_PREFIX):
-        if all(c in _BASE62_INDEX for c in id_[7:]):
-            return _SHAPE_THREAD
-    elif len(id_) == 53 and id_.startswith(_CONV_PREFIX):
-        if all(c in _HEX for c in id_[5:]):
-            return _SHAPE_CONV
+    if (
+        len(id_) == 31
+        and id_.startswith(_THREAD_PREFIX)
+        and all(c in _BASE62_INDEX for c in id_[7:])
+    ):
+        return _SHAPE_THREAD
+    if len(id_) == 53 and id_.startswith(_CONV_PREFIX) and all(c in _HEX for c in id_[5:]):
+        return _SHAPE_CONV
     return _SHAPE_RAW
 
 
@@ -163,7 +165,7 @@ def ids_to_bits(ids: Sequence[str]) -> tuple[int, int]:
     writer.write(FORMAT_VERSION, _VERSION_BITS)
     writer.write(mode, _MODE_BITS)
     writer.write(len(ids), _COUNT_BITS)
-    for id_, shape in zip(ids, shapes):
+    for id_, shape in zip(ids, shapes, strict=True):
         if mode == _MODE_MIXED:
             writer.write(shape, 2)
         _write_id(writer, id_, shape)

@@ -32,8 +32,9 @@ class Layout:
     slots: int = 0
 
 
-def incremental_layout(base_pages: Sequence[str], base_slots: int, overlay: Overlay,
-                       capacity_bits: int) -> Layout:
+def incremental_layout(
+    base_pages: Sequence[str], base_slots: int, overlay: Overlay, capacity_bits: int
+) -> Layout:
     """Append full pages cut from the certain prefix of ``extra``; keep everything else."""
     items = list(overlay.extra.items())
     certain: list[str] = []

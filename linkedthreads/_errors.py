@@ -72,8 +72,14 @@ class ConcurrentChangeError(LinkedThreadsError):
 class APIRequestError(LinkedThreadsError):
     """The server refused or failed a request; the ``openai`` exception is ``__cause__``."""
 
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 code: str | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code

@@ -8,6 +8,7 @@ and returns its result. The sync and async front ends only drive flows (as httpx
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import threading
@@ -31,7 +32,7 @@ from ._codec import (
     ids_to_bits,
     slot_capacity_bits,
 )
-from ._compaction import Layout, PlannedPage, Rebuilder, incremental_layout
+from ._compaction import PlannedPage, Rebuilder, incremental_layout
 from ._errors import (
     ConcurrentChangeError,
     CorruptIndexError,
@@ -99,7 +100,9 @@ def send_all(requests: Sequence[Request[Any]]) -> Flow[list[Outcome]]:
     return outcomes
 
 
-def first_error(outcomes: Iterable[Outcome], ignore_not_found: bool = False) -> BaseException | None:
+def first_error(
+    outcomes: Iterable[Outcome], ignore_not_found: bool = False
+) -> BaseException | None:
     for o in outcomes:
         if o.error is not None and not (ignore_not_found and isinstance(o.error, NotFound)):
             return o.error
@@ -112,6 +115,7 @@ class PageGone(LinkedThreadsError):
 
 # -- validation ------------------------------------------------------------------------------
 
+
 def validate_id(id_: object, prefix: str) -> str:
     """Check one child ID: a non-empty string of the backend's kind, without odd characters."""
     if not isinstance(id_, str):
@@ -119,7 +123,9 @@ def validate_id(id_: object, prefix: str) -> str:
     if not id_:
         raise InvalidIdError("an ID must not be empty")
     if len(id_) > MAX_ID_LENGTH:
-        raise InvalidIdError(f"ID {id_[:40]!r}... is {len(id_)} characters long; at most {MAX_ID_LENGTH}")
+        raise InvalidIdError(
+            f"ID {id_[:40]!r}... is {len(id_)} characters long; at most {MAX_ID_LENGTH}"
+        )
     if not id_.isprintable() or any(c.isspace() for c in id_):
         raise InvalidIdError(f"ID {id_[:80]!r} contains a space or a control character")
     if not id_.startswith(prefix) or len(id_) == len(prefix):
@@ -147,11 +153,17 @@ def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dic
         if key in RESERVED_KEYS:
             raise MetadataError(f"metadata key {key!r} is reserved by linkedthreads")
         if len(key) > 64:
-            raise MetadataError(f"metadata key {key[:64]!r}... is {len(key)} characters; at most 64")
+            raise MetadataError(
+                f"metadata key {key[:64]!r}... is {len(key)} characters; at most 64"
+            )
         if not isinstance(value, str):
-            raise MetadataError(f"metadata value of {key!r} must be a string, not {type(value).__name__}")
+            raise MetadataError(
+                f"metadata value of {key!r} must be a string, not {type(value).__name__}"
+            )
         if len(value) > 512:
-            raise MetadataError(f"metadata value of {key!r} is {len(value)} characters; at most 512")
+            raise MetadataError(
+                f"metadata value of {key!r} is {len(value)} characters; at most 512"
+            )
         out[key] = value
     if len(out) > room:
         raise MetadataError(
@@ -163,7 +175,10 @@ def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dic
 
 # -- the root -------------------------------------------------------------------------------
 
-def create_root(backend: Backend, user: Mapping[str, str], codec: str) -> Flow[tuple[str, Mapping[str, str]]]:
+
+def create_root(
+    backend: Backend, user: Mapping[str, str], codec: str
+) -> Flow[tuple[str, Mapping[str, str]]]:
     """Create the root (with the dense probe unless ASCII is asked for) and read it back."""
     header = {TAG_KEY: ROOT_TAG, CODEC_KEY: codec}
     if codec != "ascii":
@@ -182,7 +197,9 @@ def open_root(backend: Backend, root_id: str) -> Flow[Mapping[str, str]]:
     try:
         root: Container = yield from send(backend.retrieve(root_id))
     except NotFound:
-        raise IndexNotFoundError(f"no index root {root_id!r}: that {backend.noun} does not exist") from None
+        raise IndexNotFoundError(
+            f"no index root {root_id!r}: that {backend.noun} does not exist"
+        ) from None
     return root.metadata
 
 
@@ -192,7 +209,8 @@ def alphabet_for_root(root_id: str, metadata: Mapping[str, str]) -> Alphabet:
     if not isinstance(tag, str) or not tag.startswith("index/"):
         if isinstance(tag, str) and tag.startswith(CHILD_TAG_PREFIX):
             raise NotAnIndexError(
-                f"{root_id!r} is a child of index {tag[len(CHILD_TAG_PREFIX):]!r}, not an index root"
+                f"{root_id!r} is a child of index {tag[len(CHILD_TAG_PREFIX) :]!r}, "
+                "not an index root"
             )
         raise NotAnIndexError(f"{root_id!r} is not a linkedthreads index (no {TAG_KEY!r} metadata)")
     try:
@@ -209,6 +227,7 @@ def alphabet_for_root(root_id: str, metadata: Mapping[str, str]) -> Alphabet:
 
 
 # -- the shared state of one index instance --------------------------------------------------
+
 
 @dataclass
 class Core:
@@ -248,6 +267,7 @@ class View:
 
 # -- reading --------------------------------------------------------------------------------
 
+
 def read_view(core: Core) -> Flow[View]:
     """Read the journal newest first back to the base checkpoint (docs/design.md, 6.1).
 
@@ -259,7 +279,8 @@ def read_view(core: Core) -> Flow[View]:
     while True:
         try:
             page, more = yield from send(
-                core.backend.list_entries(core.root_id, order="desc", after=after))
+                core.backend.list_entries(core.root_id, order="desc", after=after)
+            )
         except NotFound:
             raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
         if _feed(scan, page):
@@ -272,7 +293,9 @@ def read_view(core: Core) -> Flow[View]:
     overlay = Overlay(scan.base)
     overlay.apply_entries(scan.tail)
     with core.lock:
-        core.until_check = min(core.until_check, max(0, core.settings.compact_every - scan.tail_length))
+        core.until_check = min(
+            core.until_check, max(0, core.settings.compact_every - scan.tail_length)
+        )
     return View(scan, scan.base, overlay, read_at)
 
 
@@ -295,9 +318,9 @@ def read_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
     out: list[list[str]] = []
     step = core.settings.read_concurrency
     for start in range(0, len(page_ids), step):
-        ids = page_ids[start:start + step]
+        ids = page_ids[start : start + step]
         outcomes = yield from send_all([core.backend.retrieve(p) for p in ids])
-        out.extend(_decode_page(p, o) for p, o in zip(ids, outcomes))
+        out.extend(_decode_page(p, o) for p, o in zip(ids, outcomes, strict=True))
     return out
 
 
@@ -322,9 +345,9 @@ def list_ids(core: Core) -> Flow[None]:
             folder = Folder(view.overlay)
             step = core.settings.read_concurrency
             for start in range(0, len(pages), step):
-                chunk = pages[start:start + step]
+                chunk = pages[start : start + step]
                 outcomes = yield from send_all([core.backend.retrieve(p) for p in chunk])
-                for page_id, outcome in zip(chunk, outcomes):
+                for page_id, outcome in zip(chunk, outcomes, strict=True):
                     ids = folder.page(_decode_page(page_id, outcome))
                     if ids:
                         emitted = True
@@ -352,7 +375,7 @@ def count(core: Core) -> Flow[int]:
     total = 0
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
-        chunk = pages[start:start + step]
+        chunk = pages[start : start + step]
         contents = yield from read_pages(core, chunk)
         total += sum(len(folder.page(c)) for c in contents)
     return total + len(folder.finish())
@@ -369,13 +392,14 @@ def contains(core: Core, child_id: str) -> Flow[bool]:
     pages = yield from page_list(core, view.base)
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
-        contents = yield from read_pages(core, pages[start:start + step])
+        contents = yield from read_pages(core, pages[start : start + step])
         if any(child_id in c for c in contents):
             return child_id not in view.overlay.hide
     return conditional is True
 
 
 # -- writing ---------------------------------------------------------------------------------
+
 
 def flush(core: Core, records: list[Record]) -> Flow[None]:
     """Append ``records`` (and a pending checkpoint) in as few requests as possible."""
@@ -393,7 +417,7 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
     per = core.backend.max_texts_per_append
     for start in range(0, len(entries), per):
         request = secrets.token_hex(8)
-        batch = entries[start:start + per]
+        batch = entries[start : start + per]
         texts = [dump_records(b, f"{request}.{i}") for i, b in enumerate(batch)]
         try:
             yield from send(core.backend.append(core.root_id, texts, request))
@@ -442,12 +466,15 @@ def _split(record: Record, limit: int) -> list[Record]:
         return [record]
     ids = list(record.ids)
     per = max(1, len(ids) * (limit - 200) // total)
-    return [Record(op=record.op, ids=tuple(ids[i:i + per]), new=record.new)
-            for i in range(0, len(ids), per)]
+    return [
+        Record(op=record.op, ids=tuple(ids[i : i + per]), new=record.new)
+        for i in range(0, len(ids), per)
+    ]
 
 
-def create_children(core: Core, metadata: Mapping[str, str], kwargs: Mapping[str, Any],
-                    n: int) -> Flow[tuple[list[Container], BaseException | None]]:
+def create_children(
+    core: Core, metadata: Mapping[str, str], kwargs: Mapping[str, Any], n: int
+) -> Flow[tuple[list[Container], BaseException | None]]:
     """Create ``n`` objects concurrently (after any due compaction, so that the crash window
     is the creates alone)."""
     yield from maybe_compact(core)
@@ -457,14 +484,20 @@ def create_children(core: Core, metadata: Mapping[str, str], kwargs: Mapping[str
     return made, first_error(outcomes)
 
 
-def delete_objects(core: Core, ids: Sequence[str], erase_items: bool) -> Flow[tuple[list[str], BaseException | None]]:
+def delete_objects(
+    core: Core, ids: Sequence[str], erase_items: bool
+) -> Flow[tuple[list[str], BaseException | None]]:
     """Delete objects concurrently (404 counts as deleted); erase their entries first if asked."""
     yield from maybe_compact(core)
     if erase_items:
         for id_ in ids:
             yield from erase_entries(core, id_)
     outcomes = yield from send_all([core.backend.delete(i) for i in ids])
-    done = [i for i, o in zip(ids, outcomes) if o.error is None or isinstance(o.error, NotFound)]
+    done = [
+        i
+        for i, o in zip(ids, outcomes, strict=True)
+        if o.error is None or isinstance(o.error, NotFound)
+    ]
     return done, first_error(outcomes, ignore_not_found=True)
 
 
@@ -475,7 +508,8 @@ def erase_entries(core: Core, container_id: str) -> Flow[None]:
     while True:
         try:
             page, more = yield from send(
-                core.backend.list_entries(container_id, order="asc", after=after))
+                core.backend.list_entries(container_id, order="asc", after=after)
+            )
         except NotFound:
             return
         entry_ids.extend(e.id for e in page)
@@ -485,13 +519,15 @@ def erase_entries(core: Core, container_id: str) -> Flow[None]:
     step = core.settings.write_concurrency
     for start in range(0, len(entry_ids), step):
         outcomes = yield from send_all(
-            [core.backend.delete_entry(container_id, e) for e in entry_ids[start:start + step]])
+            [core.backend.delete_entry(container_id, e) for e in entry_ids[start : start + step]]
+        )
         error = first_error(outcomes, ignore_not_found=True)
         if error is not None:
             raise error
 
 
 # -- compaction -----------------------------------------------------------------------------
+
 
 def maybe_compact(core: Core) -> Flow[None]:
     """Every ``compact_every`` appends (from a random phase), read the tail and, if it is long,
@@ -526,14 +562,16 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
     if full or waiting > core.settings.max_overlay:
         rebuilder = Rebuilder(overlay, core.capacity)
         planned: list[PlannedPage] = []
+        written_so_far: list[str]
         step = core.settings.read_concurrency
         for start in range(0, len(page_ids), step):
-            chunk = page_ids[start:start + step]
+            chunk = page_ids[start : start + step]
             contents = yield from read_pages(core, chunk)
-            for page_id, content in zip(chunk, contents):
+            for page_id, content in zip(chunk, contents, strict=True):
                 planned.extend(rebuilder.feed(page_id, content))
             # Write what is decided as we go, so memory stays about one batch of pages.
-            planned = yield from write_planned(core, planned)
+            written_so_far = yield from write_planned(core, planned)
+            planned = list(written_so_far)
         layout = rebuilder.finish()
         layout.pages = planned + layout.pages
     else:
@@ -544,9 +582,14 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
     written = referenced - set(page_ids) - set(base.dirs)
     garbage = yield from collect(core, view, referenced)
     checkpoint = Checkpoint(
-        upto=view.scan.newest_id, pages=() if dirs else tuple(new_pages), dirs=tuple(dirs),
-        slots=layout.slots, extra=tuple(layout.extra), hide=frozenset(layout.hide),
-        garbage=garbage, time=time.time(),
+        upto=view.scan.newest_id,
+        pages=() if dirs else tuple(new_pages),
+        dirs=tuple(dirs),
+        slots=layout.slots,
+        extra=tuple(layout.extra),
+        hide=frozenset(layout.hide),
+        garbage=garbage,
+        time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
     )
     return checkpoint, written
@@ -579,7 +622,9 @@ def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]
     return (yield from write_planned(core, planned))
 
 
-def collect(core: Core, view: View, referenced: set[str]) -> Flow[tuple[tuple[tuple[str, ...], float], ...]]:
+def collect(
+    core: Core, view: View, referenced: set[str]
+) -> Flow[tuple[tuple[tuple[str, ...], float], ...]]:
     """Retire pages no checkpoint needs; delete those retired over ``gc_grace_seconds`` ago
     that the base, the tail's checkpoints and the new checkpoint do not reference (7.3)."""
     now = time.time()
@@ -595,10 +640,11 @@ def collect(core: Core, view: View, referenced: set[str]) -> Flow[tuple[tuple[tu
     for ck in [view.base, *tail_checkpoints]:
         for p in ck.referenced() - referenced:
             retired.setdefault(p, now)
-    due = [p for p, t in retired.items()
-           if t <= now - core.settings.gc_grace_seconds and p not in live]
+    due = [
+        p for p, t in retired.items() if t <= now - core.settings.gc_grace_seconds and p not in live
+    ]
     outcomes = yield from send_all([core.backend.delete(p) for p in due])
-    for p, outcome in zip(due, outcomes):
+    for p, outcome in zip(due, outcomes, strict=True):
         if outcome.error is None or isinstance(outcome.error, NotFound):
             del retired[p]
     by_time: dict[float, list[str]] = {}
@@ -609,6 +655,7 @@ def collect(core: Core, view: View, referenced: set[str]) -> Flow[tuple[tuple[tu
 
 
 # -- maintenance ----------------------------------------------------------------------------
+
 
 @dataclass
 class VerifyReport:
@@ -658,9 +705,11 @@ def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
     report.children = len(seen)
     step = core.settings.read_concurrency * 4
     for start in range(0, len(ids), step):
-        chunk = ids[start:start + step]
+        chunk = ids[start : start + step]
         outcomes = yield from send_all([core.backend.retrieve(i) for i in chunk])
-        report.dangling.extend(i for i, o in zip(chunk, outcomes) if isinstance(o.error, NotFound))
+        report.dangling.extend(
+            i for i, o in zip(chunk, outcomes, strict=True) if isinstance(o.error, NotFound)
+        )
         error = first_error(outcomes, ignore_not_found=True)
         if error is not None:
             raise error
@@ -677,7 +726,9 @@ def read_journal(core: Core) -> Flow[list[Entry]]:
     entries: list[Entry] = []
     after: str | None = None
     while True:
-        page, more = yield from send(core.backend.list_entries(core.root_id, order="asc", after=after))
+        page, more = yield from send(
+            core.backend.list_entries(core.root_id, order="asc", after=after)
+        )
         entries.extend(parse_entry(e.id, e.text) for e in page)
         if not more or not page:
             return entries
@@ -717,7 +768,7 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
             break
     batch = core.settings.bulk_batch
     for start in range(0, len(children), batch):
-        _, error = yield from delete_objects(core, children[start:start + batch], erase_items)
+        _, error = yield from delete_objects(core, children[start : start + batch], erase_items)
         if error is not None:
             raise error
     objects: set[str] = set()
@@ -742,7 +793,5 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
         raise error
     if erase_items:
         yield from erase_entries(core, core.root_id)
-    try:
+    with contextlib.suppress(NotFound):
         yield from send(core.backend.delete(core.root_id))
-    except NotFound:
-        pass

@@ -12,7 +12,7 @@ import openai
 from . import _flows as flows
 from ._backends import backend_for_id, make_backend
 from ._errors import InvalidIdError
-from ._flows import Batch, Core, Emit, Flow, VerifyReport
+from ._flows import Core, Emit, Flow, VerifyReport
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
@@ -110,9 +110,15 @@ class ThreadIndex:
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, client: openai.OpenAI, *, backend: BackendChoice,
-               metadata: Mapping[str, str] | None = None, codec: Codec = "auto",
-               settings: IndexSettings | None = None) -> ThreadIndex:
+    def create(
+        cls,
+        client: openai.OpenAI,
+        *,
+        backend: BackendChoice,
+        metadata: Mapping[str, str] | None = None,
+        codec: Codec = "auto",
+        settings: IndexSettings | None = None,
+    ) -> ThreadIndex:
         """Create a new, empty index; keep its ``root_id``.
 
         ``codec="auto"`` probes whether the server keeps Unicode metadata intact and, if so,
@@ -126,11 +132,14 @@ class ThreadIndex:
         user = flows.validate_user_metadata(metadata, 16 - 3)
         executor = _executor(client, be, settings)
         root_id, root_metadata = run_sync(executor, flows.create_root(be, user, codec))
-        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings))
+        return cls(
+            executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
+        )
 
     @classmethod
-    def open(cls, client: openai.OpenAI, root_id: str,
-             settings: IndexSettings | None = None) -> ThreadIndex:
+    def open(
+        cls, client: openai.OpenAI, root_id: str, settings: IndexSettings | None = None
+    ) -> ThreadIndex:
         """Open an index from its root ID; the backend follows from the ID's prefix.
 
         Cost: 1 request.
@@ -141,7 +150,9 @@ class ThreadIndex:
         be = make_backend(backend_for_id(root_id))
         executor = _executor(client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
-        return cls(executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings))
+        return cls(
+            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+        )
 
     def close(self) -> None:
         """Stop the worker threads (the client is yours to close)."""
@@ -154,7 +165,9 @@ class ThreadIndex:
         self.close()
 
     def __repr__(self) -> str:
-        return f"ThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, codec={self.codec!r})"
+        return (
+            f"ThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, codec={self.codec!r})"
+        )
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -194,8 +207,9 @@ class ThreadIndex:
         """
         return self.create_children(1, metadata=metadata, **kwargs)[0]
 
-    def create_children(self, n: int, *, metadata: Mapping[str, str] | None = None,
-                        **kwargs: Any) -> list[Any]:
+    def create_children(
+        self, n: int, *, metadata: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> list[Any]:
         """Create ``n`` children concurrently and list them, in groups of ``bulk_batch``.
 
         Cost: n + about n / ``bulk_batch`` requests.
@@ -206,7 +220,9 @@ class ThreadIndex:
         out: list[Any] = []
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):
-            made, error = self._run(flows.create_children(self._core, user, kwargs, min(step, n - start)))
+            made, error = self._run(
+                flows.create_children(self._core, user, kwargs, min(step, n - start))
+            )
             if made:
                 self._commit.submit([Record(op="add", ids=tuple(c.id for c in made), new=True)])
                 out.extend(c.raw for c in made)
@@ -249,7 +265,9 @@ class ThreadIndex:
         ids = flows.validate_ids(child_ids, self._core.backend.prefix)
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
-            done, error = self._run(flows.delete_objects(self._core, ids[start:start + step], erase_items))
+            done, error = self._run(
+                flows.delete_objects(self._core, ids[start : start + step], erase_items)
+            )
             if done:
                 self._commit.submit([Record(op="rm", ids=tuple(done))])
             if error is not None:
@@ -306,7 +324,11 @@ def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> S
     if not isinstance(client, openai.OpenAI):
         raise TypeError(
             f"client must be an openai.OpenAI, not {type(client).__name__}"
-            + (" (use AsyncThreadIndex with AsyncOpenAI)" if isinstance(client, openai.AsyncOpenAI) else "")
+            + (
+                " (use AsyncThreadIndex with AsyncOpenAI)"
+                if isinstance(client, openai.AsyncOpenAI)
+                else ""
+            )
         )
     concurrency = max(settings.read_concurrency, settings.write_concurrency)
     return SyncExecutor(client, backend, settings.retry, concurrency)

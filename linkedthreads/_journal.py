@@ -153,8 +153,9 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     if not isinstance(nonce, str):
         nonce = ""
     if op in ("add", "rm"):
-        return Record(op=op, ids=_unpack(obj.get("ids"), where), new=bool(obj.get("new")),
-                      nonce=nonce)
+        return Record(
+            op=op, ids=_unpack(obj.get("ids"), where), new=bool(obj.get("new")), nonce=nonce
+        )
     if op == "ckpt":
         try:
             extra_ids = _unpack(obj.get("extra"), where)
@@ -175,7 +176,7 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 pages=_unpack(obj.get("pages"), where),
                 dirs=_unpack(obj.get("dirs"), where),
                 slots=slots,
-                extra=tuple(zip(extra_ids, (f == "1" for f in flags))),
+                extra=tuple(zip(extra_ids, (f == "1" for f in flags), strict=True)),
                 hide=frozenset(_unpack(obj.get("hide"), where)),
                 garbage=tuple(garbage),
                 time=float(obj.get("t", 0.0)),

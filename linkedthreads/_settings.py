@@ -39,8 +39,13 @@ class IndexSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
-        for name in ("compact_every", "read_concurrency", "write_concurrency", "bulk_batch",
-                     "max_overlay"):
+        for name in (
+            "compact_every",
+            "read_concurrency",
+            "write_concurrency",
+            "bulk_batch",
+            "max_overlay",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"IndexSettings.{name} must be at least 1")
         if self.max_record_chars < 4_000:

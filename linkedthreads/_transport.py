@@ -76,8 +76,12 @@ def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
         suffix = f" (request {request_id})" if request_id else ""
         unavailable = BackendUnavailableError(
             f"{what}: this server does not serve the {backend.name} API ({message})"
-            + (" OpenAI sunset the Assistants API (threads) on 2026-08-26: use "
-               "backend=\"conversations\"." if backend.name == "threads" else "")
+            + (
+                " OpenAI sunset the Assistants API (threads) on 2026-08-26: use "
+                'backend="conversations".'
+                if backend.name == "threads"
+                else ""
+            )
         )
         if exc.status_code == 404:
             if "invalid url" in message.lower():
@@ -91,8 +95,10 @@ def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
             if param.endswith("_id"):
                 return InvalidIdError(f"{what}: {message}")
         return APIRequestError(
-            f"{what}: HTTP {exc.status_code}: {message}{suffix}", status_code=exc.status_code,
-            code=code if isinstance(code, str) else None, request_id=request_id,
+            f"{what}: HTTP {exc.status_code}: {message}{suffix}",
+            status_code=exc.status_code,
+            code=code if isinstance(code, str) else None,
+            request_id=request_id,
         )
     if isinstance(exc, openai.APIConnectionError):
         return APIRequestError(f"{what}: could not reach the server ({type(exc).__name__})")
@@ -127,8 +133,9 @@ class _Counter:
 class SyncExecutor:
     """Sends requests on an ``openai.OpenAI``; batches run ``concurrency`` at a time."""
 
-    def __init__(self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy,
-                 concurrency: int) -> None:
+    def __init__(
+        self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
+    ) -> None:
         self.client = client.with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
@@ -153,7 +160,8 @@ class SyncExecutor:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _check(self, request: Request[Any]) -> list[str] | None:
-        assert request.container is not None and request.nonce is not None
+        assert request.container is not None
+        assert request.nonce is not None
         probe = self.backend.list_entries(request.container, order="desc", limit=100)
         try:
             self.requests.add()
@@ -176,8 +184,9 @@ class SyncExecutor:
 class AsyncExecutor:
     """Sends requests on an ``openai.AsyncOpenAI``; batches run ``concurrency`` at a time."""
 
-    def __init__(self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy,
-                 concurrency: int) -> None:
+    def __init__(
+        self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
+    ) -> None:
         self.client = client.with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
@@ -199,7 +208,8 @@ class AsyncExecutor:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _check(self, request: Request[Any]) -> list[str] | None:
-        assert request.container is not None and request.nonce is not None
+        assert request.container is not None
+        assert request.nonce is not None
         probe = self.backend.list_entries(request.container, order="desc", limit=100)
         try:
             self.requests.add()

@@ -1,10 +1,11 @@
 """An in-memory stand-in for the slice of ``openai.OpenAI`` the backends call.
 
 It lets the protocol run with no HTTP at all, fast enough for thousands of hypothesis
-examples, and it can misbehave on purpose: ``duplicate_next_appends`` makes the next appends
-land twice (what a retried POST with a lost answer does). ``delay_next_duplicate`` holds
-a copy of the next append back and lands it after the append that follows (a retry whose
-first attempt the server applied late). It models only what the library needs; the emulator (tests over real HTTP) is the faithful one.
+examples, and it misbehaves on purpose: ``duplicate_next_appends`` makes the next appends
+land twice (what a retried POST with a lost answer does); ``delay_next_duplicate`` holds a
+copy of the next append back and lands it after the append that follows (a retry whose
+first attempt the server applied late). It models only what the library needs; the
+emulator (tests over real HTTP) is the faithful one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import openai
 def _not_found(what: str) -> openai.NotFoundError:
     request = httpx2.Request("GET", "http://memory/v1/x")
     response = httpx2.Response(404, request=request)
-    body = {"message": f"{what} not found", "type": "invalid_request_error", "param": None, "code": None}
+    body = {
+        "message": f"{what} not found",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
     return openai.NotFoundError(f"{what} not found", response=response, body=body)
 
 
@@ -60,7 +66,9 @@ class MemoryStore:
         with self.lock:
             self.requests += 1
             prefix = "conv_" if self.kind == "conversations" else "thread_"
-            c = _Container(self.new_id(prefix, 24), dict(metadata) if isinstance(metadata, dict) else {})
+            c = _Container(
+                self.new_id(prefix, 24), dict(metadata) if isinstance(metadata, dict) else {}
+            )
             self.objects[c.id] = c
             return SimpleNamespace(id=c.id, metadata=dict(c.metadata))
 
@@ -103,7 +111,9 @@ class MemoryStore:
                 self._delayed.append((cid, list(texts)))
             return ids[: len(texts)]
 
-    def list(self, cid: str, order: str = "desc", limit: int = 20, after: str | None = None) -> tuple[list[tuple[str, str]], bool]:
+    def list(
+        self, cid: str, order: str = "desc", limit: int = 20, after: str | None = None
+    ) -> tuple[list[tuple[str, str]], bool]:
         with self.lock:
             self.requests += 1
             c = self.objects.get(cid)
@@ -112,7 +122,7 @@ class MemoryStore:
             entries = list(c.entries) if order == "asc" else list(reversed(c.entries))
             if after is not None:
                 ids = [e[0] for e in entries]
-                entries = entries[ids.index(after) + 1:]
+                entries = entries[ids.index(after) + 1 :]
             return entries[:limit], len(entries) > limit
 
     def delete_entry(self, cid: str, eid: str) -> Any:
@@ -138,7 +148,10 @@ class _Items:
 
     def list(self, cid: str, order: str = "desc", limit: int = 20, after: str | None = None) -> Any:
         page, more = self.s.list(cid, order, limit, after)
-        data = [SimpleNamespace(id=i, content=[SimpleNamespace(type="input_text", text=t)]) for i, t in page]
+        data = [
+            SimpleNamespace(id=i, content=[SimpleNamespace(type="input_text", text=t)])
+            for i, t in page
+        ]
         return SimpleNamespace(data=data, has_more=more)
 
     def delete(self, iid: str, conversation_id: str) -> Any:
@@ -155,7 +168,10 @@ class _Messages:
 
     def list(self, tid: str, order: str = "desc", limit: int = 20, after: str | None = None) -> Any:
         page, more = self.s.list(tid, order, limit, after)
-        data = [SimpleNamespace(id=i, content=[SimpleNamespace(text=SimpleNamespace(value=t))]) for i, t in page]
+        data = [
+            SimpleNamespace(id=i, content=[SimpleNamespace(text=SimpleNamespace(value=t))])
+            for i, t in page
+        ]
         return SimpleNamespace(data=data, has_more=more)
 
     def delete(self, mid: str, thread_id: str) -> Any:

@@ -6,7 +6,8 @@ To record them again (docs/testing.md):
     # against a fresh local emulator
     LINKEDTHREADS_CASSETTES=emulator pytest tests/test_cassettes.py --record-mode=rewrite
     # against OpenAI (conversations; threads only where the server still serves them)
-    LINKEDTHREADS_CASSETTES=real OPENAI_API_KEY=sk-... pytest tests/test_cassettes.py --record-mode=rewrite
+    LINKEDTHREADS_CASSETTES=real OPENAI_API_KEY=sk-... \
+        pytest tests/test_cassettes.py --record-mode=rewrite
 
 Recorded requests and responses keep no credential: Authorization, organisation and project
 headers, cookies and set-cookie are removed before anything is written, and every URL is
@@ -32,8 +33,15 @@ from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
 MODE = os.environ.get("LINKEDTHREADS_CASSETTES", "replay")
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 CANONICAL = "https://api.openai.com"
-SECRET_HEADERS = ["authorization", "openai-organization", "openai-project", "cookie", "set-cookie",
-                  "api-key", "x-api-key"]
+SECRET_HEADERS = [
+    "authorization",
+    "openai-organization",
+    "openai-project",
+    "cookie",
+    "set-cookie",
+    "api-key",
+    "x-api-key",
+]
 
 CREDENTIAL = re.compile(r"(sk-[A-Za-z0-9_-]{20,}|sess-[A-Za-z0-9]{20,}|Bearer [A-Za-z0-9_-]{8,})")
 _VOLATILE = [
@@ -138,6 +146,10 @@ def test_cassettes_hold_no_credentials() -> None:
     for path in files:
         text = path.read_text()
         for name in SECRET_HEADERS:
-            assert not re.search(rf"^\s*-?\s*{name}:", text, re.IGNORECASE | re.MULTILINE), (path, name)
+            assert not re.search(rf"^\s*-?\s*{name}:", text, re.IGNORECASE | re.MULTILINE), (
+                path,
+                name,
+            )
         assert not CREDENTIAL.search(text), (path, CREDENTIAL.search(text))
-        assert "127.0.0.1" not in text and "localhost" not in text, path
+        assert "127.0.0.1" not in text, path
+        assert "localhost" not in text, path

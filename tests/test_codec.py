@@ -42,8 +42,10 @@ def test_any_list_of_ids_round_trips_through_text(ids: list[str], alphabet: obje
 
 
 @settings(max_examples=50)
-@given(st.lists(st.one_of(thread_ids, conv_ids, raw_ids), min_size=1, max_size=600),
-       st.sampled_from([ASCII, DENSE]))
+@given(
+    st.lists(st.one_of(thread_ids, conv_ids, raw_ids), min_size=1, max_size=600),
+    st.sampled_from([ASCII, DENSE]),
+)
 def test_pages_round_trip_and_respect_metadata_limits(ids: list[str], alphabet: object) -> None:
     """Each chunk fits one object's metadata (16 keys of <=64, values of <=512) and decodes back."""
     cap = slot_capacity_bits(alphabet)  # type: ignore[arg-type]
@@ -67,12 +69,15 @@ def test_ascii_text_is_printable_ascii_without_space() -> None:
     ("shape", "alphabet", "expected"),
     [("thread", ASCII, 421), ("conv", ASCII, 313), ("thread", DENSE, 964), ("conv", DENSE, 718)],
 )
-def test_page_density_reaches_the_limit_of_the_medium(shape: str, alphabet: object, expected: int) -> None:
+def test_page_density_reaches_the_limit_of_the_medium(
+    shape: str, alphabet: object, expected: int
+) -> None:
     """IDs a page holds: the whole IDs that fit in the bits of 16 keys and 16 values."""
     sample = "thread_" + "a" * 24 if shape == "thread" else "conv_" + "a" * 48
     cap = slot_capacity_bits(alphabet)  # type: ignore[arg-type]
     first, full = next(chunk_for_pages([sample] * 5000, cap))
-    assert full and len(first) == expected
+    assert full
+    assert len(first) == expected
     bits_per_id = 143 if shape == "thread" else 192
     assert len(first) == (cap - 57) // bits_per_id  # header + CRC are the only overhead
 
@@ -80,17 +85,21 @@ def test_page_density_reaches_the_limit_of_the_medium(shape: str, alphabet: obje
 def test_test_vectors_of_the_design_document() -> None:
     """docs/design.md, Appendix A."""
     assert encode_ids(["thread_VSLQYOG6Wot7l03QzJKIet2d"]) == "+;bhP{4?j?/W;r&1|)9:xp:mx;D<jaU"
-    assert (encode_ids(["conv_68542dc602388199a30af27d040cefd4087a04b576bfeb24"])
-            == ".z8f3nrX#xqJf)(=7.:N@+Q~Ev^2!Zldw7GZF&")
+    assert (
+        encode_ids(["conv_68542dc602388199a30af27d040cefd4087a04b576bfeb24"])
+        == ".z8f3nrX#xqJf)(=7.:N@+Q~Ev^2!Zldw7GZF&"
+    )
     assert encode_ids(["resp_custom-42"]) == "-5Xk2)aV;P$qhL#<{$1MU0Po{ami"
-    assert (encode_slots(*ids_to_bits(["thread_VSLQYOG6Wot7l03QzJKIet2d"]), ASCII)
-            == {"A+;bhP{4?j?/W;r&1|)9:xp:mx;D<jaU": ""})
-    assert (encode_slots(*ids_to_bits(["thread_VSLQYOG6Wot7l03QzJKIet2d"]), DENSE)
-            == {"a帀丯懽沢䔎悢궔稙몼姧䙃뾿蠭㨀": ""})
+    assert encode_slots(*ids_to_bits(["thread_VSLQYOG6Wot7l03QzJKIet2d"]), ASCII) == {
+        "A+;bhP{4?j?/W;r&1|)9:xp:mx;D<jaU": ""
+    }
+    assert encode_slots(*ids_to_bits(["thread_VSLQYOG6Wot7l03QzJKIet2d"]), DENSE) == {
+        "a帀丯懽沢䔎悢궔稙몼姧䙃뾿蠭㨀": ""
+    }
 
 
 def test_dense_probe_covers_all_three_ranges() -> None:
-    """The probe samples every range of the dense alphabet, so a server that mangles any fails it."""
+    """The probe samples every range of the dense alphabet: mangling any of them fails it."""
     assert len(DENSE_PROBE) == 512
     assert any("\u4e00" <= c <= "\u9fff" for c in DENSE_PROBE)
     assert any("\u3400" <= c <= "\u4dbf" for c in DENSE_PROBE)
@@ -100,12 +109,12 @@ def test_dense_probe_covers_all_three_ranges() -> None:
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda md: {k: v[:-1] for k, v in md.items()},               # a value truncated
+        lambda md: {k: v[:-1] for k, v in md.items()},  # a value truncated
         lambda md: {k: v.replace("A", "B", 1) for k, v in md.items()},  # a character changed
-        lambda md: {"Z" + k[1:]: v for k, v in md.items()},            # a key renamed
-        lambda md: {**md, "user": "added"},                             # a foreign key
-        lambda md: {},                                                  # emptied
-        lambda md: dict(list(md.items())[1:]),                          # a slot lost
+        lambda md: {"Z" + k[1:]: v for k, v in md.items()},  # a key renamed
+        lambda md: {**md, "user": "added"},  # a foreign key
+        lambda md: {},  # emptied
+        lambda md: dict(list(md.items())[1:]),  # a slot lost
     ],
 )
 def test_damaged_pages_are_detected_never_misread(damage: object) -> None:

@@ -31,7 +31,9 @@ def total(emulator: Any) -> int:
     return int(emulator.stats()["total"])
 
 
-def test_children_are_listed_in_the_order_added(index: ThreadIndex, client: Any, backend: str) -> None:
+def test_children_are_listed_in_the_order_added(
+    index: ThreadIndex, client: Any, backend: str
+) -> None:
     """create_child, create_children and add append to the list in call order."""
     a = index.create_child().id
     b, c = (x.id for x in index.create_children(2))
@@ -40,7 +42,9 @@ def test_children_are_listed_in_the_order_added(index: ThreadIndex, client: Any,
     index.add(a)  # already listed: nothing changes
     assert list(index.all()) == [a, b, c, d]
     assert len(index) == 4
-    assert a in index and d in index and "conv_nope" not in index
+    assert a in index
+    assert d in index
+    assert "conv_nope" not in index
 
 
 def test_remove_forgets_and_delete_deletes(index: ThreadIndex, emulator: Any, backend: str) -> None:
@@ -51,7 +55,9 @@ def test_remove_forgets_and_delete_deletes(index: ThreadIndex, emulator: Any, ba
     index.remove(a)  # unlisted: nothing changes
     assert list(index.all()) == [c]
     live = emulator.live_ids(backend)
-    assert a in live and b not in live and c in live
+    assert a in live
+    assert b not in live
+    assert c in live
 
 
 def test_readd_after_remove_moves_to_the_end(index: ThreadIndex) -> None:
@@ -64,11 +70,14 @@ def test_readd_after_remove_moves_to_the_end(index: ThreadIndex) -> None:
     assert list(index.all()) == [b, a]
 
 
-def test_child_metadata_names_its_index_and_kwargs_pass_through(index: ThreadIndex, client: Any, backend: str) -> None:
+def test_child_metadata_names_its_index_and_kwargs_pass_through(
+    index: ThreadIndex, client: Any, backend: str
+) -> None:
     """The child keeps the user's metadata plus the one key naming the index."""
     extra: dict[str, Any] = (
         {"items": [{"type": "message", "role": "user", "content": "hi"}]}
-        if backend == "conversations" else {"messages": [{"role": "user", "content": "hi"}]}
+        if backend == "conversations"
+        else {"messages": [{"role": "user", "content": "hi"}]}
     )
     child = index.create_child(metadata={"user": "42"}, **extra)
     assert child.metadata == {"user": "42", "linkedthreads": f"in:{index.root_id}"}
@@ -117,7 +126,9 @@ def test_lone_operations_cost_the_floor(client: Any, emulator: Any, backend: str
     assert total(emulator) - before == 2
 
 
-def test_many_lone_creates_stay_under_2_02_requests_each(client: Any, emulator: Any, backend: str) -> None:
+def test_many_lone_creates_stay_under_2_02_requests_each(
+    client: Any, emulator: Any, backend: str
+) -> None:
     """Compaction upkeep included, a lone create_child averages at most 2.02 requests."""
     idx = ThreadIndex.create(client, backend=backend)  # type: ignore[arg-type]
     before = total(emulator)
@@ -128,7 +139,9 @@ def test_many_lone_creates_stay_under_2_02_requests_each(client: Any, emulator: 
     assert len(idx) == n
 
 
-def test_bulk_calls_cost_at_most_1_02_requests_a_child(client: Any, emulator: Any, backend: str) -> None:
+def test_bulk_calls_cost_at_most_1_02_requests_a_child(
+    client: Any, emulator: Any, backend: str
+) -> None:
     """create_children, add_many and delete_many group records: <= 1.02 requests a child."""
     idx = ThreadIndex.create(client, backend=backend)  # type: ignore[arg-type]
     before = total(emulator)
@@ -162,8 +175,12 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
 # -- the codec probe -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "codec"), [("intact", "dense"), ("ascii_replace", "ascii"), ("ascii_reject", "ascii")])
-def test_dense_codec_only_where_the_server_keeps_unicode(emulator_factory: Any, text: str, codec: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "codec"), [("intact", "dense"), ("ascii_replace", "ascii"), ("ascii_reject", "ascii")]
+)
+def test_dense_codec_only_where_the_server_keeps_unicode(
+    emulator_factory: Any, text: str, codec: str
+) -> None:
     """The probe switches the dense codec on only when the server stores it intact."""
     emu = emulator_factory(metadata_text=text)
     client = emu.client()
@@ -177,7 +194,9 @@ def test_dense_codec_only_where_the_server_keeps_unicode(emulator_factory: Any, 
 # -- erasing and destroying ------------------------------------------------------------------------
 
 
-def test_delete_with_erase_items_erases_a_conversations_items_first(client: Any, emulator: Any) -> None:
+def test_delete_with_erase_items_erases_a_conversations_items_first(
+    client: Any, emulator: Any
+) -> None:
     """Deleting a conversation keeps its items; erase_items deletes them first."""
     idx = ThreadIndex.create(client, backend="conversations")
     items = [{"type": "message", "role": "user", "content": f"secret {i}"} for i in range(3)]
@@ -190,7 +209,9 @@ def test_delete_with_erase_items_erases_a_conversations_items_first(client: Any,
 
 
 @pytest.mark.parametrize("shape", ["conversation", "deleted"])
-def test_erasing_does_not_depend_on_the_item_deletion_answer(emulator_factory: Any, shape: str) -> None:
+def test_erasing_does_not_depend_on_the_item_deletion_answer(
+    emulator_factory: Any, shape: str
+) -> None:
     """The record contradicts itself on what deleting an item returns; neither shape matters."""
     emu = emulator_factory(item_delete_response=shape)
     idx = ThreadIndex.create(emu.client(), backend="conversations")
@@ -215,7 +236,9 @@ def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) 
         assert emulator.retained_item_ids(idx.root_id) == []
 
 
-def test_verify_finds_and_repairs_dangling_ids(index: ThreadIndex, client: Any, backend: str) -> None:
+def test_verify_finds_and_repairs_dangling_ids(
+    index: ThreadIndex, client: Any, backend: str
+) -> None:
     """An object deleted behind the index's back is dangling; repair forgets it."""
     a, b = (x.id for x in index.create_children(2))
     if backend == "threads":
@@ -224,7 +247,8 @@ def test_verify_finds_and_repairs_dangling_ids(index: ThreadIndex, client: Any, 
         client.conversations.delete(a)
     assert list(index.all()) == [a, b]  # listing never reads children
     report = index.verify()
-    assert report.dangling == [a] and not report.ok
+    assert report.dangling == [a]
+    assert not report.ok
     assert index.verify(repair=True).repaired
     assert list(index.all()) == [b]
     assert index.verify().ok
@@ -257,10 +281,19 @@ def test_a_newer_format_is_refused(client: Any, index: ThreadIndex, backend: str
 
 @pytest.mark.parametrize(
     ("bad", "message"),
-    [("", "empty"), ("x" * 10_000, "characters long"), ("conv_a b", "space"), ("conv_a\x00", "control"),
-     (42, "string"), ("thread_abc", "not of this index's kind"), ("conv_", "not of this index's kind")],
+    [
+        ("", "empty"),
+        ("x" * 10_000, "characters long"),
+        ("conv_a b", "space"),
+        ("conv_a\x00", "control"),
+        (42, "string"),
+        ("thread_abc", "not of this index's kind"),
+        ("conv_", "not of this index's kind"),
+    ],
 )
-def test_bad_ids_are_refused_before_any_request(client: Any, emulator: Any, bad: Any, message: str) -> None:
+def test_bad_ids_are_refused_before_any_request(
+    client: Any, emulator: Any, bad: Any, message: str
+) -> None:
     """Every bad ID is an InvalidIdError naming it; nothing is sent, nothing stored changes."""
     idx = ThreadIndex.create(client, backend="conversations")
     keep = idx.create_child().id
@@ -276,11 +309,17 @@ def test_bad_ids_are_refused_before_any_request(client: Any, emulator: Any, bad:
 
 @pytest.mark.parametrize(
     ("metadata", "message"),
-    [({f"k{i}": "v" for i in range(16)}, "at most 15 keys"), ({"k" * 65: "v"}, "at most 64"),
-     ({"k": "v" * 513}, "at most 512"), ({"k": 1}, "must be a string"),
-     ({"linkedthreads": "x"}, "reserved")],
+    [
+        ({f"k{i}": "v" for i in range(16)}, "at most 15 keys"),
+        ({"k" * 65: "v"}, "at most 64"),
+        ({"k": "v" * 513}, "at most 512"),
+        ({"k": 1}, "must be a string"),
+        ({"linkedthreads": "x"}, "reserved"),
+    ],
 )
-def test_user_metadata_that_leaves_no_room(index: ThreadIndex, emulator: Any, metadata: dict[str, Any], message: str) -> None:
+def test_user_metadata_that_leaves_no_room(
+    index: ThreadIndex, emulator: Any, metadata: dict[str, Any], message: str
+) -> None:
     """Metadata the child cannot hold with the index's key is refused before any request."""
     before = total(emulator)
     with pytest.raises(MetadataError, match=message):
@@ -290,7 +329,7 @@ def test_user_metadata_that_leaves_no_room(index: ThreadIndex, emulator: Any, me
 
 
 def test_threads_after_the_sunset_say_so(emulator_factory: Any) -> None:
-    """A server that no longer serves threads gets BackendUnavailableError pointing to conversations."""
+    """A server without threads gets BackendUnavailableError, pointing to conversations."""
     emu = emulator_factory(threads_sunset=True)
     with pytest.raises(BackendUnavailableError, match='backend="conversations"'):
         ThreadIndex.create(emu.client(), backend="threads")
@@ -299,8 +338,11 @@ def test_threads_after_the_sunset_say_so(emulator_factory: Any) -> None:
 def test_a_server_that_always_fails_gives_a_clear_error(emulator_factory: Any) -> None:
     """Bounded retries end in an APIRequestError, never a hang or a raw SDK exception."""
     emu = emulator_factory()
-    idx = ThreadIndex.create(emu.client(), backend="conversations",
-                             settings=IndexSettings(retry=RetryPolicy.instant(attempts=3)))
+    idx = ThreadIndex.create(
+        emu.client(),
+        backend="conversations",
+        settings=IndexSettings(retry=RetryPolicy.instant(attempts=3)),
+    )
     emu.update_settings(fault_rate=1.0)
     with pytest.raises(LinkedThreadsError, match="create conversation"):
         idx.create_child()
@@ -313,16 +355,22 @@ def test_a_server_that_always_fails_gives_a_clear_error(emulator_factory: Any) -
 def test_correct_whatever_thread_metadata_updates_do(emulator_factory: Any, update: str) -> None:
     """The protocol never updates metadata, so merge or replace makes no difference."""
     emu = emulator_factory(thread_metadata_update=update)
-    idx = ThreadIndex.create(emu.client(), backend="threads", settings=IndexSettings(compact_every=4))
+    idx = ThreadIndex.create(
+        emu.client(), backend="threads", settings=IndexSettings(compact_every=4)
+    )
     ids = [idx.create_child().id for _ in range(20)]
     idx.delete(ids[0])
     assert list(ThreadIndex.open(emu.client(), idx.root_id).all()) == ids[1:]
 
 
-def test_faults_and_lost_responses_lose_and_duplicate_nothing(emulator_factory: Any, backend: str) -> None:
+def test_faults_and_lost_responses_lose_and_duplicate_nothing(
+    emulator_factory: Any, backend: str
+) -> None:
     """With 20% faults and 10% lost answers, every acknowledged entry is listed once."""
     emu = emulator_factory(seed=7)
-    settings = IndexSettings(compact_every=6, retry=RetryPolicy.instant(attempts=12), gc_grace_seconds=0)
+    settings = IndexSettings(
+        compact_every=6, retry=RetryPolicy.instant(attempts=12), gc_grace_seconds=0
+    )
     idx = ThreadIndex.create(emu.client(), backend=backend, settings=settings)  # type: ignore[arg-type]
     emu.update_settings(fault_rate=0.2, lost_response_rate=0.1, retry_after_s=0)
     ids = [idx.create_child().id for _ in range(60)]
@@ -356,6 +404,9 @@ def test_threads_of_one_process_share_appends(client: Any, emulator: Any, backen
         w.join()
     assert sorted(idx.all()) == sorted(made)
     assert len(set(made)) == 180
-    route = ("POST /v1/threads/{thread_id}/messages" if backend == "threads"
-             else "POST /v1/conversations/{conversation_id}/items")
+    route = (
+        "POST /v1/threads/{thread_id}/messages"
+        if backend == "threads"
+        else "POST /v1/conversations/{conversation_id}/items"
+    )
     assert emulator.stats()["requests"][route] < 180

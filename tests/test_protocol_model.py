@@ -31,19 +31,32 @@ class IndexMachine(RuleBasedStateMachine):
         page_ids=st.integers(1, 5),
         codec=st.sampled_from(["ascii", "dense"]),
     )
-    def setup(self, kind: str, compact_every: int, max_overlay: int, page_ids: int, codec: str) -> None:
+    def setup(
+        self, kind: str, compact_every: int, max_overlay: int, page_ids: int, codec: str
+    ) -> None:
         self.client = MemoryClient(kind)
         self.settings = IndexSettings(
-            compact_every=compact_every, max_overlay=max_overlay, gc_grace_seconds=0,
-            bulk_batch=3, retry=RetryPolicy.none(), max_record_chars=4000,
+            compact_every=compact_every,
+            max_overlay=max_overlay,
+            gc_grace_seconds=0,
+            bulk_batch=3,
+            retry=RetryPolicy.none(),
+            max_record_chars=4000,
         )
         self.page_ids = page_ids
         self.codec = codec
-        self.index = memory_index(self.client, settings=self.settings, page_ids=page_ids, codec=codec)
+        self.index = memory_index(
+            self.client, settings=self.settings, page_ids=page_ids, codec=codec
+        )
 
     def _reopen(self) -> ThreadIndex:
-        return memory_index(self.client, self.index.root_id, settings=self.settings,
-                            page_ids=self.page_ids, codec=self.codec)
+        return memory_index(
+            self.client,
+            self.index.root_id,
+            settings=self.settings,
+            page_ids=self.page_ids,
+            codec=self.codec,
+        )
 
     def _new_object(self) -> str:
         obj = self.client.store.create({})
@@ -64,7 +77,9 @@ class IndexMachine(RuleBasedStateMachine):
 
     @rule(fresh=st.booleans(), data=st.data())
     def add(self, fresh: bool, data: st.DataObject) -> None:
-        id_ = self._new_object() if fresh or not self.pool else data.draw(st.sampled_from(self.pool))
+        id_ = (
+            self._new_object() if fresh or not self.pool else data.draw(st.sampled_from(self.pool))
+        )
         self.index.add(id_)
         if id_ not in self.model:
             self.model.append(id_)
@@ -120,6 +135,8 @@ class IndexMachine(RuleBasedStateMachine):
 
 TestIndexMachine = IndexMachine.TestCase
 TestIndexMachine.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None,
+    max_examples=150,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
