@@ -4,7 +4,8 @@ Two plans (docs/design.md, section 7.2):
 - incremental: the leading run of ``extra`` that is certain (unconditional, not hidden) is cut
   into full pages appended after the base's pages; nothing is read.
 - rebuild: every visible ID is streamed from the old pages and the overlay and cut into pages
-  again; an old page is kept while everything before it, and itself, is unchanged.
+  again; an old page is kept when it is unchanged and nothing before it is left over (so
+  removing whole pages' worth of the oldest IDs rewrites nothing).
 
 A planned page is either an old page kept (its ID, a ``str``) or IDs to write (a ``list``).
 """
@@ -63,26 +64,24 @@ class Rebuilder:
     def __init__(self, overlay: Overlay, capacity_bits: int) -> None:
         self._folder = Folder(overlay)
         self._capacity = capacity_bits
-        self._aligned = True
         self._buffer: list[str] = []
         self._slots = 0
 
     def feed(self, page_id: str, content: Sequence[str]) -> list[PlannedPage]:
         shown = self._folder.page(content)
-        if self._aligned and len(shown) == len(content):
+        if not self._buffer and len(shown) == len(content):
             self._slots += len(content)
             return [page_id]
-        self._aligned = False
         self._buffer.extend(shown)
-        return self._cut(final=False)
+        return self._cut()
 
     def finish(self) -> Layout:
         """The last pages; ``extra`` is what does not fill a page, ``hide`` is empty."""
         self._buffer.extend(self._folder.finish())
-        pages = self._cut(final=True)
+        pages = self._cut()
         return Layout(pages=pages, extra=[(i, False) for i in self._buffer], slots=self._slots)
 
-    def _cut(self, *, final: bool) -> list[PlannedPage]:
+    def _cut(self) -> list[PlannedPage]:
         out: list[PlannedPage] = []
         consumed = 0
         for chunk, full in chunk_for_pages(self._buffer, self._capacity):
@@ -90,7 +89,6 @@ class Rebuilder:
                 break
             out.append(chunk)
             consumed += len(chunk)
-        del final
         self._slots += consumed
         self._buffer = self._buffer[consumed:]
         return out
