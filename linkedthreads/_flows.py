@@ -65,7 +65,7 @@ CODEC_KEY = "lt_codec"
 PROBE_KEY = "lt_probe"
 CHILD_TAG_PREFIX = "in:"
 RESERVED_KEYS = frozenset({TAG_KEY, CODEC_KEY, PROBE_KEY})
-NONCE_MEMORY = 256  # entry nonces a checkpoint remembers (docs/design.md, section 8.3)
+NONCE_MEMORY = 128  # entry nonces a checkpoint remembers (docs/design.md, section 8.3)
 
 
 @dataclass(frozen=True)
@@ -611,8 +611,9 @@ def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]
 
 
 def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]]:
-    """A page list longer than a quarter record goes into directories (reused if unchanged)."""
-    if len(encode_ids(pages)) <= core.settings.max_record_chars // 4:
+    """A page list longer than an eighth of a record goes into directories (reused if
+    unchanged)."""
+    if len(encode_ids(pages)) <= core.settings.max_record_chars // 8:
         return []
     old = list(base.dirs)
     old_contents = (yield from read_pages(core, old)) if old else []

@@ -20,7 +20,9 @@ class IndexSettings:
     - ``write_concurrency``: object creates/deletes in flight at once in bulk calls.
     - ``bulk_batch``: children created or deleted by a bulk call before their records are
       appended; the crash window of bulk calls (docs/design.md, "Crashes").
-    - ``max_record_chars``: the longest journal entry text written.
+    - ``max_record_chars``: the longest journal entry text written (a checkpoint, at worst:
+      a page of IDs not yet paged, ``max_overlay`` waiting IDs, its page list up to an
+      eighth of this, its nonces and retired pages).
     - ``max_overlay``: hidden plus conditional IDs a checkpoint may carry before a
       compaction rewrites pages to resolve them.
     - ``gc_grace_seconds``: how long a page stays after no checkpoint needs it, so that a
@@ -33,7 +35,7 @@ class IndexSettings:
     read_concurrency: int = 8
     write_concurrency: int = 8
     bulk_batch: int = 100
-    max_record_chars: int = 24_000
+    max_record_chars: int = 64_000
     max_overlay: int = 256
     gc_grace_seconds: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)

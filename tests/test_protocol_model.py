@@ -140,3 +140,21 @@ TestIndexMachine.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def test_checkpoints_stay_within_the_record_budget() -> None:
+    """A worst-case checkpoint (a dense page of unpaged IDs, a full overlay) fits a record."""
+    from .conftest import memory_index as make
+
+    for kind in ("threads", "conversations"):
+        client = MemoryClient(kind)
+        settings = IndexSettings(compact_every=99, gc_grace_seconds=0, retry=RetryPolicy.none())
+        index = make(client, settings=settings, codec="dense")
+        ids = [c.id for c in index.create_children(3000)]
+        index.compact()
+        index.remove_many(ids[: settings.max_overlay])
+        index.create_children(index.page_capacity - 3000 % index.page_capacity - 1)
+        index.compact()
+        root = client.store.objects[index.root_id]
+        assert max(len(text) for _, text in root.entries) <= settings.max_record_chars
+        assert list(index.all()) == list(make(client, index.root_id, codec="dense").all())
