@@ -1,0 +1,5 @@
+"""``python -m linkedthreads.cli``: the same as the ``linkedthreads`` command."""
+
+from linkedthreads.cli import main
+
+main()

@@ -1,0 +1,182 @@
+"""What the index does not store: a child's creation time, metadata and first message or
+item, read with the SDK, many at once in a thread pool.
+
+Cost: 1 request a child (2 with its first message/item).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._output import iso_time
+
+if TYPE_CHECKING:
+    import openai
+
+LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (docs/design.md)
+WORKERS = 8
+
+
+@dataclass
+class ChildInfo:
+    """One child as the server sees it now; ``exists`` is False once it was deleted."""
+
+    id: str
+    exists: bool = True
+    created_at: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    first_text: str | None = None
+    first_role: str | None = None
+    reads: int = 0  # requests made to learn all this
+
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """The metadata without the key the library adds."""
+        return user_metadata(self.metadata)
+
+    def to_json(self, *, text: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "exists": self.exists,
+            "created_at": iso_time(self.created_at),
+            "metadata": self.user_metadata,
+        }
+        if text:
+            out["first_text"] = self.first_text
+            out["first_role"] = self.first_role
+        return out
+
+
+def backend_of(child_id: str) -> str:
+    return "conversations" if child_id.startswith("conv_") else "threads"
+
+
+def metadata_of(obj: Any) -> dict[str, str]:
+    raw = getattr(obj, "metadata", None)
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def index_of(metadata: dict[str, str]) -> str | None:
+    """The root ID of the index a child says it belongs to (its ``linkedthreads`` key)."""
+    tag = metadata.get(LIBRARY_KEY, "")
+    return tag[3:] if tag.startswith("in:") else None
+
+
+def user_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The metadata without the key the library adds."""
+    return {k: v for k, v in metadata.items() if k != LIBRARY_KEY}
+
+
+def text_of(entry: Any) -> str:
+    """The readable text of a conversation item or thread message (other parts named in
+    brackets, e.g. ``[input_image]``)."""
+    content = getattr(entry, "content", None)
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return f"[{getattr(entry, 'type', 'item')}]"
+    parts: list[str] = []
+    for part in content:
+        text = getattr(part, "text", None)
+        value = getattr(text, "value", None)
+        refusal = getattr(part, "refusal", None)
+        if isinstance(text, str):
+            parts.append(text)
+        elif isinstance(value, str):
+            parts.append(value)
+        elif isinstance(refusal, str):
+            parts.append(refusal)
+        else:
+            parts.append(f"[{getattr(part, 'type', 'content')}]")
+    return "\n".join(parts)
+
+
+def role_of(entry: Any) -> str:
+    role = getattr(entry, "role", None)
+    return role if isinstance(role, str) else str(getattr(entry, "type", "item"))
+
+
+def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildInfo:
+    """One child's details. Cost: 1 request, 2 with ``first_text``."""
+    import openai
+
+    try:
+        if backend_of(child_id) == "conversations":
+            obj: Any = client.conversations.retrieve(child_id)
+            first: list[Any] = (
+                client.conversations.items.list(child_id, order="asc", limit=1).data
+                if first_text
+                else []
+            )
+        else:
+            obj = client.beta.threads.retrieve(child_id)
+            first = (
+                client.beta.threads.messages.list(child_id, order="asc", limit=1).data
+                if first_text
+                else []
+            )
+    except openai.NotFoundError:
+        return ChildInfo(child_id, exists=False, reads=1)
+    info = ChildInfo(
+        child_id, created_at=obj.created_at, metadata=metadata_of(obj), reads=2 if first_text else 1
+    )
+    if first:
+        info.first_text = text_of(first[0])
+        info.first_role = role_of(first[0])
+    return info
+
+
+def fetch_many(
+    client: openai.OpenAI,
+    ids: Iterable[str],
+    *,
+    first_text: bool = False,
+    on_each: Callable[[int], None] | None = None,
+    workers: int = WORKERS,
+) -> Iterator[ChildInfo]:
+    """Details of ``ids`` in their order, ``workers`` requests in flight at once.
+
+    Memory stays bounded (a window of ``4 * workers`` pending reads); stopping the iteration
+    (or Ctrl-C) cancels the reads not yet started and waits for those under way.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkedthreads-cli")
+    window: deque[Future[ChildInfo]] = deque()
+    it = iter(ids)
+    try:
+        for child_id in it:
+            window.append(pool.submit(fetch, client, child_id, first_text=first_text))
+            if len(window) >= 4 * workers:
+                break
+        while window:
+            info = window.popleft().result()
+            nxt = next(it, None)
+            if nxt is not None:
+                window.append(pool.submit(fetch, client, nxt, first_text=first_text))
+            if on_each is not None:
+                on_each(1)
+            yield info
+    finally:
+        # Cancel the reads not started; wait for those in flight (at most ``workers``), so
+        # that none outlives the client.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def iter_entries(client: openai.OpenAI, child_id: str) -> Iterator[Any]:
+    """Every message (thread) or item (conversation) of a child, oldest first (the SDK
+    pages through them: 1 request a page)."""
+    if backend_of(child_id) == "conversations":
+        yield from client.conversations.items.list(child_id, order="asc", limit=100)
+    else:
+        yield from client.beta.threads.messages.list(child_id, order="asc", limit=100)
+
+
+def retrieve(client: openai.OpenAI, child_id: str) -> Any:
+    if backend_of(child_id) == "conversations":
+        return client.conversations.retrieve(child_id)
+    return client.beta.threads.retrieve(child_id)
