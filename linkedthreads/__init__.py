@@ -23,7 +23,8 @@ from ._errors import (
     NotAnIndexError,
     UnsupportedFormatError,
 )
-from ._flows import VerifyReport
+from ._flows import TAG_KEY as CHILD_TAG_KEY
+from ._flows import IndexStats, VerifyReport
 from ._index import ThreadIndex
 from ._retry import RetryPolicy
 from ._settings import IndexSettings
@@ -31,6 +32,7 @@ from ._settings import IndexSettings
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHILD_TAG_KEY",
     "APIRequestError",
     "AsyncThreadIndex",
     "BackendUnavailableError",
@@ -38,6 +40,7 @@ __all__ = [
     "CorruptIndexError",
     "IndexNotFoundError",
     "IndexSettings",
+    "IndexStats",
     "InvalidIdError",
     "LinkedThreadsError",
     "MetadataError",

@@ -12,7 +12,7 @@ import openai
 from . import _flows as flows
 from ._backends import Backend, backend_for_id, make_backend
 from ._errors import InvalidIdError
-from ._flows import Core, Emit, Flow, VerifyReport
+from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
@@ -234,6 +234,9 @@ class AsyncThreadIndex:
     async def contains(self, child_id: str) -> bool:
         """``child_id in index`` of the sync API."""
         return await self._run(flows.contains(self._core, child_id))
+
+    async def stats(self) -> IndexStats:
+        return await self._run(flows.stats(self._core))
 
     async def compact(self, *, full: bool = False) -> None:
         await self._run(flows.compact(self._core, full))

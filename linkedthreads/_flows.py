@@ -658,6 +658,41 @@ def collect(
 # -- maintenance ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IndexStats:
+    """The shape of an index as its journal tells it (``ThreadIndex.stats()``).
+
+    ``children`` is None while removals of paged IDs wait for a rebuild (then only a read of
+    every page can count them: ``len(index)``).
+    """
+
+    children: int | None
+    pages: int
+    directories: int
+    page_slots: int
+    unpaged: int
+    waiting: int
+    tail_entries: int
+    checkpointed: bool
+
+
+def stats(core: Core) -> Flow[IndexStats]:
+    """Cost: 1 request (+ the directories of a very large index)."""
+    view = yield from read_view(core)
+    pages = yield from page_list(core, view.base)
+    overlay = view.overlay
+    return IndexStats(
+        children=view.base.slots + len(overlay.extra) if overlay.exact else None,
+        pages=len(pages),
+        directories=len(view.base.dirs),
+        page_slots=view.base.slots,
+        unpaged=len(overlay.extra),
+        waiting=len(overlay.hide) + sum(overlay.extra.values()),
+        tail_entries=view.scan.tail_length,
+        checkpointed=view.base.upto is not None,
+    )
+
+
 @dataclass
 class VerifyReport:
     """What ``verify`` found (and, with ``repair=True``, mended)."""

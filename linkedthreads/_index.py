@@ -12,7 +12,7 @@ import openai
 from . import _flows as flows
 from ._backends import backend_for_id, make_backend
 from ._errors import InvalidIdError
-from ._flows import Core, Emit, Flow, VerifyReport
+from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
@@ -296,6 +296,10 @@ class ThreadIndex:
         return self._run(flows.contains(self._core, child_id))
 
     # -- maintenance --------------------------------------------------------------------------
+
+    def stats(self) -> IndexStats:
+        """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
+        return self._run(flows.stats(self._core))
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.

@@ -54,8 +54,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client(emulator: Any) -> Any:
-    return emulator.client()
+def client(emulator: Any) -> Iterator[Any]:
+    sdk = emulator.client()
+    yield sdk
+    sdk.close()
 
 
 @pytest.fixture
