@@ -423,6 +423,14 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
             yield from send(core.backend.append(core.root_id, texts, request))
         except NotFound:
             raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
+        except BaseException:
+            # The checkpoint did not go out: keep it for the next append, so the pages it
+            # wrote are not orphaned (it is dropped there if it has grown too old).
+            if start == 0 and pending is not None:
+                with core.lock:
+                    if core.pending is None:
+                        core.pending = pending
+            raise
     with core.lock:
         core.until_check -= len(entries)
 
@@ -538,12 +546,18 @@ def maybe_compact(core: Core) -> Flow[None]:
             core.until_check = core.settings.compact_every
     if not due:
         return
-    view = yield from read_view(core)
-    if view.scan.tail_length >= core.settings.compact_every // 2:
-        checkpoint, written = yield from plan(core, view, full=False)
+    try:
+        view = yield from read_view(core)
+        if view.scan.tail_length >= core.settings.compact_every // 2:
+            checkpoint, written = yield from plan(core, view, full=False)
+            with core.lock:
+                core.pending = (checkpoint, view.read_at, written)
+                core.until_check = core.settings.compact_every
+    except LinkedThreadsError:
+        # Upkeep never fails the caller's operation: the journal alone is correct, and the
+        # next write tries again. (A damaged index still fails every read, loudly.)
         with core.lock:
-            core.pending = (checkpoint, view.read_at, written)
-            core.until_check = core.settings.compact_every
+            core.until_check = 1
 
 
 def compact(core: Core, full: bool) -> Flow[None]:

@@ -1,0 +1,67 @@
+"""Failures in upkeep never cost the caller's operation or orphan what was written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+import pytest
+
+from linkedthreads import APIRequestError, CorruptIndexError, IndexSettings, RetryPolicy
+from linkedthreads import _flows as flows
+
+from .conftest import memory_index
+from .memory_client import MemoryClient
+
+SETTINGS = IndexSettings(compact_every=2, gc_grace_seconds=0, retry=RetryPolicy.none())
+
+
+def test_a_failing_compaction_does_not_fail_create_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If compaction breaks, the child is still created and listed; the next write retries."""
+    client = MemoryClient("conversations")
+    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    ids = [index.create_child().id for _ in range(4)]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise CorruptIndexError("a page is damaged")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(flows, "plan", broken)
+    index._core.until_check = 0
+    ids.append(index.create_child().id)
+    assert list(index.all()) == ids
+    assert index._core.until_check <= 1  # the next write tries again
+
+
+def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages of a checkpoint whose append failed are not orphaned: the next append takes it."""
+    client = MemoryClient("threads")
+    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    ids = [index.create_child().id for _ in range(6)]
+    original = client.store.append
+    calls = {"n": 0}
+
+    def fail_once(cid: str, texts: list[str]) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 1 and any('"op":"ckpt"' in t for t in texts):
+            raise openai.APIConnectionError(request=None)  # type: ignore[arg-type]
+        return original(cid, texts)
+
+    monkeypatch.setattr(client.store, "append", fail_once)
+    view = index._run(flows.read_view(index._core))
+    checkpoint, written = index._run(flows.plan(index._core, view, full=False))
+    index._core.pending = (checkpoint, view.read_at, written)
+    with pytest.raises(APIRequestError):
+        index.create_child()
+    assert index._core.pending is not None  # kept for the next append
+    ids.append(index.create_child().id)
+    assert index._core.pending is None
+    root = client.store.objects[index.root_id]
+    assert any('"op":"ckpt"' in text for _, text in root.entries)
+    live_pages = set(client.store.objects) - {index.root_id} - set(ids)
+    referenced = {p for p in checkpoint.pages}
+    assert written <= live_pages
+    assert written <= referenced
+    assert list(index.all())[: len(ids) - 1] == ids[:-1]
