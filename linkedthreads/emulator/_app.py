@@ -153,7 +153,10 @@ Handler = Callable[[Backend, Call], "dict[str, JSON]"]
 ROUTES: list[tuple[str, dict[str, Handler]]] = [
     (
         "/v1/threads",
-        {"POST": lambda b, c: b.create_thread(c.body)},
+        {
+            "POST": lambda b, c: b.create_thread(c.body),
+            "GET": lambda b, c: b.list_containers("threads", c.query),
+        },
     ),
     (
         "/v1/threads/{thread_id}",
@@ -182,7 +185,10 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ),
     (
         "/v1/conversations",
-        {"POST": lambda b, c: b.create_conversation(c.body)},
+        {
+            "POST": lambda b, c: b.create_conversation(c.body),
+            "GET": lambda b, c: b.list_containers("conversations", c.query),
+        },
     ),
     (
         "/v1/conversations/{conversation_id}",
@@ -210,6 +216,9 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
     ),
 ]
 
+
+# Served only with the setting ``list_endpoints`` (benchmarks; not OpenAI's behaviour).
+LIST_ROUTES = frozenset({"/v1/threads", "/v1/conversations"})
 
 # POST routes whose spec marks the request body as required: an empty body is not JSON.
 BODY_REQUIRED = frozenset(
@@ -328,9 +337,17 @@ class Endpoint:
         rt = self.runtime
         method: str = scope["method"]
         handler = self.methods.get(method)
+        if method == "GET" and self.template in LIST_ROUTES and not rt.settings.list_endpoints:
+            handler = None  # OpenAI has no list endpoint (setting list_endpoints)
         if handler is None:
             rt.stats.unmatched()
-            allow = sorted(self.methods)
+            allow = sorted(
+                m
+                for m in self.methods
+                if not (
+                    m == "GET" and self.template in LIST_ROUTES and not rt.settings.list_endpoints
+                )
+            )
             await self.answer.error(
                 send, started, e.method_not_allowed(method, scope["path"], allow)
             )

@@ -180,6 +180,10 @@ class Backend:
         self.ids = IdGenerator(self.settings.seed)
         self.threads: dict[str, Thread] = {}
         self.conversations: dict[str, Conversation] = {}
+        self.creation_order: dict[Kind, OrderedLog] = {
+            "threads": OrderedLog(),
+            "conversations": OrderedLog(),
+        }
 
     def reset(self) -> None:
         """Forget every object and restart the seeded ID sequence."""
@@ -266,6 +270,7 @@ class Backend:
                 obj = self._new_message(thread_id, msg, now)
                 thread.messages.append(obj["id"], obj)
             self.threads[thread_id] = thread
+            self.creation_order["threads"].append(thread_id, {"id": thread_id})
             return thread.obj
 
     def get_thread(self, thread_id: str) -> dict[str, JSON]:
@@ -299,6 +304,7 @@ class Backend:
         with self.lock:
             self._thread(thread_id)
             del self.threads[thread_id]
+            self.creation_order["threads"].delete(thread_id)
         return {"id": thread_id, "object": "thread.deleted", "deleted": True}
 
     def _message(self, thread: Thread, message_id: str) -> dict[str, JSON]:
@@ -316,6 +322,21 @@ class Backend:
             obj = self._new_message(thread_id, msg, self._now())
             thread.messages.append(obj["id"], obj)
             return obj
+
+    def list_containers(self, kind: Kind, query: Mapping[str, str]) -> dict[str, JSON]:
+        """``GET /threads`` or ``GET /conversations`` (setting ``list_endpoints``; not OpenAI):
+        live objects in creation order, paged by ``after``."""
+        q = v.list_query(query, allow_before=False)
+        with self.lock:
+            log = self.creation_order[kind]
+            if q.after is not None and not log.knows(q.after):
+                return list_page([], False)
+            page, more = log.page(q)
+            if kind == "threads":
+                data = [self.threads[o["id"]].obj for o in page]
+            else:
+                data = [self.conversations[o["id"]].obj for o in page]
+            return list_page(data, more)
 
     def list_messages(self, thread_id: str, query: Mapping[str, str]) -> dict[str, JSON]:
         """``GET /threads/{id}/messages`` limit, order, after, before, run_id."""
@@ -395,6 +416,7 @@ class Backend:
                 {"id": conv_id, "object": "conversation", "created_at": now, "metadata": meta}
             )
             self.conversations[conv_id] = conv
+            self.creation_order["conversations"].append(conv_id, {"id": conv_id})
             self._append_items(conv, items)
             return conv.obj
 
@@ -418,6 +440,7 @@ class Backend:
         """``DELETE /conversations/{id}``: the items stay stored, unreachable (FACTS)."""
         with self.lock:
             self._conversation(conversation_id).deleted = True
+            self.creation_order["conversations"].delete(conversation_id)
         return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
 
     def create_items(
@@ -520,3 +543,9 @@ class Backend:
             conversations[conv.obj["id"]] = conv
         with self.lock:
             self.threads, self.conversations = threads, conversations
+            self.creation_order = {"threads": OrderedLog(), "conversations": OrderedLog()}
+            for tid in threads:
+                self.creation_order["threads"].append(tid, {"id": tid})
+            for cid, c in conversations.items():
+                if not c.deleted:
+                    self.creation_order["conversations"].append(cid, {"id": cid})

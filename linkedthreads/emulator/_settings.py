@@ -124,6 +124,12 @@ class EmulatorSettings:
     """A list cursor (``after``/``before``) naming no message/item of that thread/conversation:
     answer 404 with the not-found message of that ID, or an ``empty`` page.  A cursor naming a
     deleted message/item keeps its place in either case.  The record is silent."""
+    list_endpoints: bool = False
+    """Serve ``GET /v1/threads`` and ``GET /v1/conversations`` (cursor pages, ``limit`` 1-100,
+    ``order``, ``after``), in creation order.  NOT OpenAI's behaviour, which has no list
+    endpoint: this models OpenAI's former dashboard-only thread listing and Azure AI Foundry's
+    conversation listing, for the benchmarks that compare linkedthreads with them.  Off by
+    default: then those requests answer 405 like any unsupported method."""
 
     def __post_init__(self) -> None:
         # Private copies, so that changing a dict after passing it changes nothing here.

@@ -11,8 +11,10 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
+import openai
 import pytest
 
 from linkedthreads.emulator import Emulator
@@ -165,3 +167,26 @@ def test_serve_in_the_foreground(tmp_path: Path) -> None:
             assert proc.wait(timeout=20) == 0
     saved = json.loads(state.read_text(encoding="utf-8"))
     assert [c["conversation"]["id"] for c in saved["conversations"]] == [answer.json()["id"]]
+
+
+def test_list_endpoints_are_a_benchmark_only_setting(emulator_factory: Any) -> None:
+    """OpenAI lists nothing (405 by default); ``list_endpoints=True`` serves cursor pages."""
+    plain = emulator_factory().client(max_retries=0)
+    with pytest.raises(openai.APIStatusError) as err:
+        plain.get("/conversations", cast_to=object)
+    assert err.value.status_code == 405
+    client = emulator_factory(list_endpoints=True).client()
+    ids = [client.conversations.create().id for _ in range(5)]
+    client.conversations.delete(ids[1])
+    first: Any = client.get(
+        "/conversations", cast_to=object, options={"params": {"limit": 2, "order": "asc"}}
+    )
+    assert [d["id"] for d in first["data"]] == [ids[0], ids[2]]
+    assert first["has_more"] is True
+    rest: Any = client.get(
+        "/conversations",
+        cast_to=object,
+        options={"params": {"limit": 100, "order": "asc", "after": first["last_id"]}},
+    )
+    assert [d["id"] for d in rest["data"]] == ids[3:]
+    assert rest["has_more"] is False
