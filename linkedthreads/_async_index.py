@@ -192,7 +192,7 @@ class AsyncThreadIndex:
         await self.add_many([child_id])
 
     async def add_many(self, child_ids: Iterable[str]) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         if ids:
             await self._run(flows.maybe_compact(self._core))
             await self._commit.submit([Record(op="add", ids=tuple(ids))])
@@ -201,7 +201,7 @@ class AsyncThreadIndex:
         await self.remove_many([child_id])
 
     async def remove_many(self, child_ids: Iterable[str]) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         if ids:
             await self._run(flows.maybe_compact(self._core))
             await self._commit.submit([Record(op="rm", ids=tuple(ids))])
@@ -210,7 +210,7 @@ class AsyncThreadIndex:
         await self.delete_many([child_id], erase_items=erase_items)
 
     async def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
             done, error = await self._run(

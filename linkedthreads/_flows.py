@@ -13,7 +13,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -109,8 +109,27 @@ def first_error(
     return None
 
 
-class PageGone(LinkedThreadsError):
-    """Internal: a page named by a checkpoint does not exist (collected, or deleted)."""
+class PageGone(ConcurrentChangeError):
+    """A page named by a checkpoint does not exist: collected by a concurrent compaction
+    (start over) or deleted by hand (``verify(repair=True)``)."""
+
+    def __init__(self, page_id: str) -> None:
+        super().__init__(
+            f"index page {page_id!r} is gone: a concurrent compaction collected it (try "
+            "again), or it was deleted by hand (run verify(repair=True))"
+        )
+        self.page_id = page_id
+
+
+def restarting(make: Callable[[], Flow[T]], attempts: int = 3) -> Flow[T]:
+    """Run a reading flow again from a fresh view when a page it needed was collected."""
+    for attempt in range(attempts):
+        try:
+            return (yield from make())
+        except PageGone:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -133,11 +152,15 @@ def validate_id(id_: object, prefix: str) -> str:
     return id_
 
 
-def validate_ids(ids: Iterable[str], prefix: str) -> list[str]:
-    """Validate every ID before anything is sent; duplicates keep their first place."""
+def validate_ids(ids: Iterable[str], prefix: str, root_id: str = "") -> list[str]:
+    """Validate every ID before anything is sent; duplicates keep their first place. The
+    index's own root is refused: listing or deleting it would destroy the index."""
     if isinstance(ids, str):
         raise InvalidIdError("pass a list of IDs, not one string")
-    return list(dict.fromkeys(validate_id(i, prefix) for i in ids))
+    out = list(dict.fromkeys(validate_id(i, prefix) for i in ids))
+    if root_id and root_id in out:
+        raise InvalidIdError(f"{root_id!r} is this index's own root, not a child")
+    return out
 
 
 def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dict[str, str]:
@@ -239,7 +262,7 @@ class Core:
     settings: IndexSettings
     capacity: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: tuple[Checkpoint, float, set[str]] | None = None
+    pending: list[tuple[Checkpoint, float, set[str]]] = field(default_factory=list)
     until_check: int = 0
 
     def __post_init__(self) -> None:
@@ -356,17 +379,18 @@ def list_ids(core: Core) -> Flow[None]:
             if tail:
                 yield Emit(tail)
             return
-        except PageGone as gone:
+        except PageGone:
             if emitted or attempt == 2:
-                raise ConcurrentChangeError(
-                    f"index page {gone.args[0]!r} was collected while this iteration read it "
-                    "(a compaction ran; pages are kept gc_grace_seconds): iterate again"
-                ) from None
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def count(core: Core) -> Flow[int]:
     """``len()``: 1 request when the overlay is exact, else a read of every page."""
+    return (yield from restarting(lambda: _count(core)))
+
+
+def _count(core: Core) -> Flow[int]:
     view = yield from read_view(core)
     if view.overlay.exact:
         return view.base.slots + len(view.overlay.extra)
@@ -383,6 +407,10 @@ def count(core: Core) -> Flow[int]:
 
 def contains(core: Core, child_id: str) -> Flow[bool]:
     """``in``: 1 request when the overlay decides, else pages are read until found."""
+    return (yield from restarting(lambda: _contains(core, child_id)))
+
+
+def _contains(core: Core, child_id: str) -> Flow[bool]:
     view = yield from read_view(core)
     conditional = view.overlay.extra.get(child_id)
     if conditional is False:
@@ -402,17 +430,18 @@ def contains(core: Core, child_id: str) -> Flow[bool]:
 
 
 def flush(core: Core, records: list[Record]) -> Flow[None]:
-    """Append ``records`` (and a pending checkpoint) in as few requests as possible."""
+    """Append ``records`` (and every pending checkpoint) in as few requests as possible."""
     with core.lock:
-        pending, core.pending = core.pending, None
-    if pending is not None:
-        checkpoint, read_at, written = pending
+        pending, core.pending = core.pending, []
+    lead: list[Record] = []
+    for checkpoint, read_at, written in pending:
         grace = core.settings.gc_grace_seconds
         if grace == 0 or time.time() - read_at < grace / 2:
-            records = [Record(op="ckpt", checkpoint=checkpoint), *records]
+            lead.append(Record(op="ckpt", checkpoint=checkpoint))
         elif written:  # too old to be safe (section 7.3): retire what it wrote
             retired = Checkpoint(upto=None, garbage=((tuple(sorted(written)), time.time()),))
-            records = [Record(op="ckpt", checkpoint=retired), *records]
+            lead.append(Record(op="ckpt", checkpoint=retired))
+    records = [*lead, *records]
     entries = group_entries(merge_records(records), core.settings.max_record_chars)
     per = core.backend.max_texts_per_append
     for start in range(0, len(entries), per):
@@ -426,10 +455,9 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
         except BaseException:
             # The checkpoint did not go out: keep it for the next append, so the pages it
             # wrote are not orphaned (it is dropped there if it has grown too old).
-            if start == 0 and pending is not None:
+            if start == 0 and pending:
                 with core.lock:
-                    if core.pending is None:
-                        core.pending = pending
+                    core.pending[:0] = pending
             raise
     with core.lock:
         core.until_check -= len(entries)
@@ -541,7 +569,7 @@ def maybe_compact(core: Core) -> Flow[None]:
     """Every ``compact_every`` appends (from a random phase), read the tail and, if it is long,
     compute a checkpoint that the next append carries (docs/design.md, 7.2)."""
     with core.lock:
-        due = core.until_check <= 0 and core.pending is None
+        due = core.until_check <= 0 and not core.pending
         if due:
             core.until_check = core.settings.compact_every
     if not due:
@@ -551,7 +579,7 @@ def maybe_compact(core: Core) -> Flow[None]:
         if view.scan.tail_length >= core.settings.compact_every // 2:
             checkpoint, written = yield from plan(core, view, full=False)
             with core.lock:
-                core.pending = (checkpoint, view.read_at, written)
+                core.pending.append((checkpoint, view.read_at, written))
                 core.until_check = core.settings.compact_every
     except LinkedThreadsError:
         # Upkeep never fails the caller's operation: the journal alone is correct, and the
@@ -561,10 +589,14 @@ def maybe_compact(core: Core) -> Flow[None]:
 
 
 def compact(core: Core, full: bool) -> Flow[None]:
-    view = yield from read_view(core)
-    checkpoint, written = yield from plan(core, view, full=full)
+    def attempt() -> Flow[tuple[View, Checkpoint, set[str]]]:
+        view = yield from read_view(core)
+        checkpoint, written = yield from plan(core, view, full=full)
+        return view, checkpoint, written
+
+    view, checkpoint, written = yield from restarting(attempt)
     with core.lock:
-        core.pending = (checkpoint, view.read_at, written)
+        core.pending.append((checkpoint, view.read_at, written))
     yield from flush(core, [])
 
 
@@ -573,6 +605,12 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
     base, overlay = view.base, view.overlay
     page_ids = yield from page_list(core, base)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
+    if not (full or waiting > core.settings.max_overlay):
+        layout = incremental_layout(page_ids, base.slots, overlay, core.capacity)
+        # A conditional or re-added ID at the front of ``extra`` blocks paging: once a page
+        # of IDs waits behind it, rebuild (which resolves it) so ``extra`` stays under a page.
+        waiting_ids = [i for i, _ in layout.extra]
+        full = any(done for _, done in chunk_for_pages(waiting_ids, core.capacity))
     if full or waiting > core.settings.max_overlay:
         rebuilder = Rebuilder(overlay, core.capacity)
         planned: list[PlannedPage] = []
@@ -588,8 +626,6 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
             planned = list(written_so_far)
         layout = rebuilder.finish()
         layout.pages = planned + layout.pages
-    else:
-        layout = incremental_layout(page_ids, base.slots, overlay, core.capacity)
     new_pages: list[str] = yield from write_planned(core, layout.pages)
     dirs = yield from write_dirs(core, new_pages, base)
     referenced = set(new_pages) | set(dirs)
@@ -693,7 +729,7 @@ class IndexStats:
 def stats(core: Core) -> Flow[IndexStats]:
     """Cost: 1 request (+ the directories of a very large index)."""
     view = yield from read_view(core)
-    pages = yield from page_list(core, view.base)
+    pages = yield from restarting(lambda: page_list(core, view.base))
     overlay = view.overlay
     return IndexStats(
         children=view.base.slots + len(overlay.extra) if overlay.exact else None,
@@ -725,34 +761,30 @@ class VerifyReport:
 
 
 def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
-    """Check every page and every child; with ``repair``, forget dangling IDs and rebuild."""
-    report = VerifyReport()
-    view = yield from read_view(core)
-    report.tail_entries = view.scan.tail_length
-    try:
-        pages = yield from page_list(core, view.base)
-        report.pages = len(pages)
-        folder = Folder(view.overlay)
-        ids: list[str] = []
-        seen: set[str] = set()
-        for content in (yield from read_pages(core, pages)):
-            for id_ in folder.page(content):
-                if id_ in seen:
-                    report.duplicates.append(id_)
-                seen.add(id_)
-                ids.append(id_)
-        for id_ in folder.finish():
-            if id_ in seen:
-                report.duplicates.append(id_)
-            seen.add(id_)
-            ids.append(id_)
-    except (PageGone, CorruptIndexError) as exc:
-        report.problems.append(f"a page cannot be read: {exc}")
+    """Check every page and every child; with ``repair``, forget dangling IDs and rebuild.
+
+    A page missing three times running (not just collected by a concurrent compaction) or
+    damaged is a problem; repair then rebuilds the pages from the whole journal.
+    """
+    for attempt in range(3):
+        report = VerifyReport()
+        view = yield from read_view(core)
+        report.tail_entries = view.scan.tail_length
+        try:
+            ids = yield from _verified_ids(core, view, report)
+        except PageGone as exc:
+            if attempt < 2:
+                continue
+            report.problems.append(str(exc))
+        except CorruptIndexError as exc:
+            report.problems.append(str(exc))
+        else:
+            break
         if repair:
             yield from rebuild_from_journal(core)
             report.repaired = True
         return report
-    report.children = len(seen)
+    report.children = len(set(ids))
     step = core.settings.read_concurrency * 4
     for start in range(0, len(ids), step):
         chunk = ids[start : start + step]
@@ -769,6 +801,27 @@ def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
         yield from compact(core, full=True)
         report.repaired = True
     return report
+
+
+def _verified_ids(core: Core, view: View, report: VerifyReport) -> Flow[list[str]]:
+    """Every listed ID, noting pages and duplicates in ``report``."""
+    pages = yield from page_list(core, view.base)
+    report.pages = len(pages)
+    folder = Folder(view.overlay)
+    ids: list[str] = []
+    seen: set[str] = set()
+    for content in (yield from read_pages(core, pages)):
+        for id_ in folder.page(content):
+            if id_ in seen:
+                report.duplicates.append(id_)
+            seen.add(id_)
+            ids.append(id_)
+    for id_ in folder.finish():
+        if id_ in seen:
+            report.duplicates.append(id_)
+        seen.add(id_)
+        ids.append(id_)
+    return ids
 
 
 def read_journal(core: Core) -> Flow[list[Entry]]:
@@ -798,7 +851,7 @@ def rebuild_from_journal(core: Core) -> Flow[None]:
     view = View(scan, empty, overlay, time.time())
     checkpoint, written = yield from plan(core, view, full=True)
     with core.lock:
-        core.pending = (checkpoint, view.read_at, written)
+        core.pending.append((checkpoint, view.read_at, written))
     yield from flush(core, [])
 
 

@@ -236,7 +236,7 @@ class ThreadIndex:
 
     def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         if ids:
             self._run(flows.maybe_compact(self._core))
             self._commit.submit([Record(op="add", ids=tuple(ids))])
@@ -247,7 +247,7 @@ class ThreadIndex:
 
     def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         if ids:
             self._run(flows.maybe_compact(self._core))
             self._commit.submit([Record(op="rm", ids=tuple(ids))])
@@ -262,7 +262,7 @@ class ThreadIndex:
 
     def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix)
+        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
             done, error = self._run(

@@ -52,12 +52,12 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
     monkeypatch.setattr(client.store, "append", fail_once)
     view = index._run(flows.read_view(index._core))
     checkpoint, written = index._run(flows.plan(index._core, view, full=False))
-    index._core.pending = (checkpoint, view.read_at, written)
+    index._core.pending.append((checkpoint, view.read_at, written))
     with pytest.raises(APIRequestError):
         index.create_child()
-    assert index._core.pending is not None  # kept for the next append
+    assert index._core.pending  # kept for the next append
     ids.append(index.create_child().id)
-    assert index._core.pending is None
+    assert not index._core.pending
     root = client.store.objects[index.root_id]
     assert any('"op":"ckpt"' in text for _, text in root.entries)
     live_pages = set(client.store.objects) - {index.root_id} - set(ids)
