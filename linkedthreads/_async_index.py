@@ -10,9 +10,9 @@ from typing import Any, Literal, TypeVar
 import openai
 
 from . import _flows as flows
-from ._backends import Backend, backend_for_id, make_backend
-from ._errors import InvalidIdError
+from ._backends import Backend
 from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
+from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
@@ -90,9 +90,11 @@ class AsyncGroupCommit:
             raise ticket["error"]
 
 
-class AsyncThreadIndex:
+class AsyncThreadIndex(IndexProperties):
     """``ThreadIndex`` for ``openai.AsyncOpenAI``: every method is awaited, ``all()`` is an
     async iterator. See ``ThreadIndex`` for what each method does and costs."""
+
+    _executor: AsyncExecutor
 
     def __init__(self, executor: AsyncExecutor, core: Core) -> None:
         self._executor = executor
@@ -110,11 +112,7 @@ class AsyncThreadIndex:
         settings: IndexSettings | None = None,
     ) -> AsyncThreadIndex:
         """Create a new, empty index; keep its ``root_id``. Cost: 2 requests."""
-        settings = settings or IndexSettings()
-        be = make_backend(backend)
-        if codec not in ("auto", "ascii", "dense"):
-            raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
-        user = flows.validate_user_metadata(metadata, 16 - 3)
+        be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = _executor(client, be, settings)
         root_id, root_metadata = await run_async(executor, flows.create_root(be, user, codec))
         return cls(
@@ -126,41 +124,12 @@ class AsyncThreadIndex:
         cls, client: openai.AsyncOpenAI, root_id: str, settings: IndexSettings | None = None
     ) -> AsyncThreadIndex:
         """Open an index from its root ID. Cost: 1 request."""
-        settings = settings or IndexSettings()
-        if not isinstance(root_id, str) or not root_id:
-            raise InvalidIdError("the root ID must be a non-empty string")
-        be = make_backend(backend_for_id(root_id))
+        be, settings = prepare_open(root_id, settings)
         executor = _executor(client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
         return cls(
             executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
-
-    def __repr__(self) -> str:
-        return (
-            f"AsyncThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, "
-            f"codec={self.codec!r})"
-        )
-
-    @property
-    def root_id(self) -> str:
-        return self._core.root_id
-
-    @property
-    def backend(self) -> str:
-        return self._core.backend.name
-
-    @property
-    def codec(self) -> str:
-        return self._core.alphabet.name
-
-    @property
-    def page_capacity(self) -> int:
-        return self._core.page_capacity
-
-    @property
-    def requests(self) -> int:
-        return self._executor.requests.value
 
     async def create_child(
         self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any

@@ -10,9 +10,8 @@ from typing import Any, Literal, TypeVar
 import openai
 
 from . import _flows as flows
-from ._backends import backend_for_id, make_backend
-from ._errors import InvalidIdError
 from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
+from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
@@ -92,7 +91,7 @@ class GroupCommit:
             raise ticket["error"]
 
 
-class ThreadIndex:
+class ThreadIndex(IndexProperties):
     """The list of your threads or conversations, kept in the API itself.
 
     Make one with ``ThreadIndex.create(client, backend=...)`` and keep ``root_id``; open it
@@ -101,6 +100,8 @@ class ThreadIndex:
     An instance may be shared by the threads of a process; any number of processes may use
     one index at once (docs/design.md, section 8).
     """
+
+    _executor: SyncExecutor
 
     def __init__(self, executor: SyncExecutor, core: Core) -> None:
         self._executor = executor
@@ -125,11 +126,7 @@ class ThreadIndex:
         packs pages about 2.3x denser. ``metadata``: up to 13 keys of your own on the root.
         Cost: 2 requests.
         """
-        settings = settings or IndexSettings()
-        be = make_backend(backend)
-        if codec not in ("auto", "ascii", "dense"):
-            raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
-        user = flows.validate_user_metadata(metadata, 16 - 3)
+        be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = _executor(client, be, settings)
         root_id, root_metadata = run_sync(executor, flows.create_root(be, user, codec))
         return cls(
@@ -144,10 +141,7 @@ class ThreadIndex:
 
         Cost: 1 request.
         """
-        settings = settings or IndexSettings()
-        if not isinstance(root_id, str) or not root_id:
-            raise InvalidIdError("the root ID must be a non-empty string")
-        be = make_backend(backend_for_id(root_id))
+        be, settings = prepare_open(root_id, settings)
         executor = _executor(client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
         return cls(
@@ -164,37 +158,7 @@ class ThreadIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return (
-            f"ThreadIndex(root_id={self.root_id!r}, backend={self.backend!r}, codec={self.codec!r})"
-        )
-
     # -- properties ---------------------------------------------------------------------------
-
-    @property
-    def root_id(self) -> str:
-        """The one ID to keep: it recovers the whole index."""
-        return self._core.root_id
-
-    @property
-    def backend(self) -> str:
-        """``"threads"`` or ``"conversations"``."""
-        return self._core.backend.name
-
-    @property
-    def codec(self) -> str:
-        """``"ascii"`` or ``"dense"``: how this instance writes pages."""
-        return self._core.alphabet.name
-
-    @property
-    def page_capacity(self) -> int:
-        """Children of the usual ID shape one page holds (d)."""
-        return self._core.page_capacity
-
-    @property
-    def requests(self) -> int:
-        """Requests this instance has sent, every attempt counted."""
-        return self._executor.requests.value
 
     # -- writing ------------------------------------------------------------------------------
 
