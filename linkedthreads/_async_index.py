@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -57,22 +58,36 @@ class AsyncGroupCommit:
     """The asyncio twin of ``GroupCommit``: the first caller sends at once; callers that
     arrive while an append is in flight go together in the next one."""
 
-    def __init__(self, flush: Callable[[list[Record]], Awaitable[None]]) -> None:
+    def __init__(self, flush: Callable[[list[Record]], Awaitable[None]], linger: float) -> None:
         self._flush = flush
+        self._linger = linger
         self._cond = asyncio.Condition()
         self._queue: list[tuple[list[Record], dict[str, Any]]] = []
         self._busy = False
+        self._expected = 0
 
-    async def submit(self, records: list[Record]) -> None:
+    def expect(self, n: int) -> None:
+        """``n`` callers are creating or deleting objects and will submit (negative: will not)."""
+        self._expected += n
+
+    async def submit(self, records: list[Record], *, expected: int = 0) -> None:
         ticket: dict[str, Any] = {}
         async with self._cond:
+            self._expected -= expected
             self._queue.append((records, ticket))
+            self._cond.notify_all()
             while "done" not in ticket:
                 if self._busy:
                     await self._cond.wait()
                     continue
-                batch, self._queue = self._queue, []
                 self._busy = True
+                deadline = time.monotonic() + self._linger
+                while self._expected > 0 and (left := deadline - time.monotonic()) > 0:
+                    try:
+                        await asyncio.wait_for(self._cond.wait(), left)
+                    except asyncio.TimeoutError:  # TimeoutError from Python 3.11
+                        break
+                batch, self._queue = self._queue, []
                 self._cond.release()
                 error: BaseException | None = None
                 try:
@@ -99,7 +114,10 @@ class AsyncThreadIndex(IndexProperties):
     def __init__(self, executor: AsyncExecutor, core: Core) -> None:
         self._executor = executor
         self._core = core
-        self._commit = AsyncGroupCommit(lambda records: self._run(flows.flush(core, records)))
+        self._commit = AsyncGroupCommit(
+            lambda records: self._run(flows.flush(core, records)),
+            core.settings.commit_linger_seconds,
+        )
 
     @classmethod
     async def create(
@@ -145,14 +163,18 @@ class AsyncThreadIndex(IndexProperties):
         out: list[Any] = []
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):
-            made, error = await self._run(
-                flows.create_children(self._core, user, kwargs, min(step, n - start))
-            )
-            if made:
-                await self._commit.submit(
-                    [Record(op="add", ids=tuple(c.id for c in made), new=True)]
+            count = min(step, n - start)
+            self._commit.expect(count)
+            try:
+                made, error = await self._run(
+                    flows.create_children(self._core, user, kwargs, count)
                 )
-                out.extend(c.raw for c in made)
+            except BaseException:
+                self._commit.expect(-count)
+                raise
+            records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
+            await self._commit.submit(records, expected=count)
+            out.extend(c.raw for c in made)
             if error is not None:
                 raise error
         return out
@@ -182,11 +204,15 @@ class AsyncThreadIndex(IndexProperties):
         ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
-            done, error = await self._run(
-                flows.delete_objects(self._core, ids[start : start + step], erase_items)
-            )
-            if done:
-                await self._commit.submit([Record(op="rm", ids=tuple(done))])
+            batch = ids[start : start + step]
+            self._commit.expect(len(batch))
+            try:
+                done, error = await self._run(flows.delete_objects(self._core, batch, erase_items))
+            except BaseException:
+                self._commit.expect(-len(batch))
+                raise
+            records = [Record(op="rm", ids=tuple(done))] if done else []
+            await self._commit.submit(records, expected=len(batch))
             if error is not None:
                 raise error
 

@@ -4,6 +4,7 @@ protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -58,22 +59,41 @@ class GroupCommit:
     while an append is in flight are sent together by the next one.
     """
 
-    def __init__(self, flush: Callable[[list[Record]], None]) -> None:
+    def __init__(self, flush: Callable[[list[Record]], None], linger: float) -> None:
         self._flush = flush
+        self._linger = linger
         self._cond = threading.Condition()
         self._queue: list[tuple[list[Record], dict[str, Any]]] = []
         self._busy = False
+        self._expected = 0
 
-    def submit(self, records: list[Record]) -> None:
+    def expect(self, n: int) -> None:
+        """``n`` callers are creating or deleting objects and will submit (negative: will not)."""
+        with self._cond:
+            self._expected += n
+            self._cond.notify_all()
+
+    def submit(self, records: list[Record], *, expected: int = 0) -> None:
+        """Send ``records``; ``expected`` is what this caller announced with ``expect``.
+
+        The caller that sends waits up to ``linger`` seconds while announced callers are
+        still in their object requests, so that a burst of concurrent calls shares one append;
+        a lone caller never waits.
+        """
         ticket: dict[str, Any] = {}
         with self._cond:
+            self._expected -= expected
             self._queue.append((records, ticket))
+            self._cond.notify_all()
             while "done" not in ticket:
                 if self._busy:
                     self._cond.wait()
                     continue
-                batch, self._queue = self._queue, []
                 self._busy = True
+                deadline = time.monotonic() + self._linger
+                while self._expected > 0 and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                batch, self._queue = self._queue, []
                 self._cond.release()
                 error: BaseException | None = None
                 try:
@@ -106,7 +126,10 @@ class ThreadIndex(IndexProperties):
     def __init__(self, executor: SyncExecutor, core: Core) -> None:
         self._executor = executor
         self._core = core
-        self._commit = GroupCommit(lambda records: self._run(flows.flush(core, records)))
+        self._commit = GroupCommit(
+            lambda records: self._run(flows.flush(core, records)),
+            core.settings.commit_linger_seconds,
+        )
 
     # -- construction ------------------------------------------------------------------------
 
@@ -184,12 +207,16 @@ class ThreadIndex(IndexProperties):
         out: list[Any] = []
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):
-            made, error = self._run(
-                flows.create_children(self._core, user, kwargs, min(step, n - start))
-            )
-            if made:
-                self._commit.submit([Record(op="add", ids=tuple(c.id for c in made), new=True)])
-                out.extend(c.raw for c in made)
+            count = min(step, n - start)
+            self._commit.expect(count)
+            try:
+                made, error = self._run(flows.create_children(self._core, user, kwargs, count))
+            except BaseException:
+                self._commit.expect(-count)
+                raise
+            records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
+            self._commit.submit(records, expected=count)
+            out.extend(c.raw for c in made)
             if error is not None:
                 raise error
         return out
@@ -229,11 +256,15 @@ class ThreadIndex(IndexProperties):
         ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
         step = self._core.settings.bulk_batch
         for start in range(0, len(ids), step):
-            done, error = self._run(
-                flows.delete_objects(self._core, ids[start : start + step], erase_items)
-            )
-            if done:
-                self._commit.submit([Record(op="rm", ids=tuple(done))])
+            batch = ids[start : start + step]
+            self._commit.expect(len(batch))
+            try:
+                done, error = self._run(flows.delete_objects(self._core, batch, erase_items))
+            except BaseException:
+                self._commit.expect(-len(batch))
+                raise
+            records = [Record(op="rm", ids=tuple(done))] if done else []
+            self._commit.submit(records, expected=len(batch))
             if error is not None:
                 raise error
 

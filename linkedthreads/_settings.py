@@ -25,6 +25,9 @@ class IndexSettings:
       eighth of this, its nonces and retired pages).
     - ``max_overlay``: hidden plus conditional IDs a checkpoint may carry before a
       compaction rewrites pages to resolve them.
+    - ``commit_linger_seconds``: how long an append may wait for the records of calls of
+      this instance that are still creating or deleting their objects, so that a burst of
+      concurrent calls shares one append. A lone call never waits.
     - ``gc_grace_seconds``: how long a page stays after no checkpoint needs it, so that a
       slow reader or compactor of an older checkpoint can still finish. 0 collects at once:
       only for an index with one user at a time (tests, benchmarks).
@@ -37,6 +40,7 @@ class IndexSettings:
     bulk_batch: int = 100
     max_record_chars: int = 64_000
     max_overlay: int = 256
+    commit_linger_seconds: float = 0.5
     gc_grace_seconds: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -54,5 +58,7 @@ class IndexSettings:
             raise ValueError("IndexSettings.max_record_chars must be at least 4000")
         if self.compact_every > 99:
             raise ValueError("IndexSettings.compact_every must be at most 99")
+        if self.commit_linger_seconds < 0:
+            raise ValueError("IndexSettings.commit_linger_seconds must not be negative")
         if self.gc_grace_seconds < 0:
             raise ValueError("IndexSettings.gc_grace_seconds must not be negative")
