@@ -109,7 +109,7 @@ def first_error(
     return None
 
 
-class PageGone(ConcurrentChangeError):
+class PageGone(ConcurrentChangeError, CorruptIndexError):
     """A page named by a checkpoint does not exist: collected by a concurrent compaction
     (start over) or deleted by hand (``verify(repair=True)``)."""
 
@@ -147,6 +147,8 @@ def validate_id(id_: object, prefix: str) -> str:
         )
     if not id_.isprintable() or any(c.isspace() for c in id_):
         raise InvalidIdError(f"ID {id_[:80]!r} contains a space or a control character")
+    if any(c in "/?#%" for c in id_):
+        raise InvalidIdError(f"ID {id_[:80]!r} contains a character of URLs (/ ? # %)")
     if not id_.startswith(prefix) or len(id_) == len(prefix):
         raise InvalidIdError(f"ID {id_[:80]!r} is not of this index's kind: expected {prefix}...")
     return id_
@@ -682,15 +684,17 @@ def collect(
     tail_checkpoints = list(view.scan.tail_checkpoints())
     live = set(referenced) | view.base.referenced()
     retired: dict[str, float] = {}
+    # A page's grace counts from the LAST time a visible checkpoint still needed it: the
+    # latest retirement wins, and a page a visible checkpoint references is retired now.
     for ck in [view.base, *tail_checkpoints]:
         for ids, t in ck.garbage:
             for p in ids:
-                retired[p] = min(t, retired.get(p, t))
+                retired[p] = max(t, retired.get(p, t))
     for ck in tail_checkpoints:
         live |= ck.referenced()
     for ck in [view.base, *tail_checkpoints]:
         for p in ck.referenced() - referenced:
-            retired.setdefault(p, now)
+            retired[p] = now
     due = [
         p for p, t in retired.items() if t <= now - core.settings.gc_grace_seconds and p not in live
     ]

@@ -30,7 +30,9 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
     """Check ``open``'s arguments; the backend follows from the root ID's prefix."""
     if not isinstance(root_id, str) or not root_id:
         raise InvalidIdError("the root ID must be a non-empty string")
-    return make_backend(backend_for_id(root_id)), settings or IndexSettings()
+    backend = make_backend(backend_for_id(root_id))
+    flows.validate_id(root_id, backend.prefix)
+    return backend, settings or IndexSettings()
 
 
 class IndexProperties:

@@ -97,7 +97,10 @@ def _unpack(text: Any, where: str) -> tuple[str, ...]:
         return ()
     if not isinstance(text, str):
         raise CorruptIndexError(f"{where}: packed IDs are not text")
-    return tuple(decode_ids(text))
+    try:
+        return tuple(decode_ids(text))
+    except CorruptIndexError as exc:
+        raise CorruptIndexError(f"{where}: {exc}") from exc
 
 
 def _record_to_json(record: Record) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""``python -m benchmarks [--quick] [--out DIR]``: run every benchmark, write the results.
+
+Writes ``DIR/results.json`` (raw), ``DIR/results.md`` (tables, targets) and
+``DIR/requests.png`` and ``DIR/round_trips.png``. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from linkedthreads import ThreadIndex, __version__
+
+from . import _alternatives, _concurrency, _density, _ours, _report
+from ._config import QUICK, Config
+from ._host import Host, Recorder, list_endpoints_supported
+from ._measure import log
+
+DEFAULT_OUT = Path(__file__).parent / "results"
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    sizes = tuple(sorted(int(s.replace("_", "")) for s in text.split(",") if s.strip()))
+    if not sizes or sizes[0] < 100:
+        raise argparse.ArgumentTypeError("sizes are integers of at least 100, comma-separated")
+    return sizes
+
+
+def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="where to write the results (the default also updates benchmarks/README.md)",
+    )
+    parser.add_argument("--sizes", type=_sizes, help="index sizes N, e.g. 1000,10000,100000")
+    parser.add_argument("--backends", help="conversations,threads (default both)")
+    for name, doc in (
+        ("lone_ops", "lone create_child calls at each size"),
+        ("recent_ops", "lone deletes and removes of recent children, each"),
+        ("random_ops", "lone deletes of random old children (removes: half)"),
+        ("bulk", "children of each measured bulk call"),
+        ("create_max", "grow with create_children up to this N (beyond: add_many)"),
+        ("verify_max", "run verify up to this N"),
+        ("destroy_max", "run destroy up to this N"),
+        ("rt_repeat", "repetitions of each round-trip measure"),
+        ("naive_ops", "lone appends to the naive chain"),
+        ("walk_ops", "deletes and membership tests on the naive chain"),
+        ("workers", "processes of the concurrency test"),
+        ("per_worker", "children each process makes in the concurrency test"),
+    ):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, help=doc)
+    parser.add_argument("--latency-ms", type=float, help="latency injected for round trips")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else Config()
+    changes: dict[str, Any] = {}
+    for name in ("sizes", "latency_ms", *(f.name for f in cfg.__dataclass_fields__.values())):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    if args.backends:
+        changes["backends"] = tuple(b.strip() for b in args.backends.split(","))
+    return replace(cfg, **changes), args.out
+
+
+def run_backend(
+    cfg: Config, backend: str, listing: bool, writers: _concurrency.Writers
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"sizes": {}}
+    with Host(seed=cfg.seed, **({"list_endpoints": True} if listing else {})) as host:
+        recorder = Recorder()
+        client = host.client(recorder)
+        index = ThreadIndex.create(client, backend=backend, settings=_ours.SETTINGS)  # type: ignore[arg-type]
+        out["codec"] = index.codec
+        out["page_capacity"] = index.page_capacity
+        ids: list[str] = []
+        for n in cfg.sizes:
+            log(f"{backend} N={n}: growing")
+            figures: dict[str, Any] = {"growth": _ours.grow(host, index, n, cfg)}
+            ids = list(index.all())
+            figures["n"] = len(ids)
+            log(f"{backend} N={n}: reads")
+            figures["reads"] = _ours.read_figures(host, client, index, ids, cfg)
+            log(f"{backend} N={n}: round trips")
+            figures["round_trips"] = _ours.round_trip_figures(host, recorder, client, index, cfg)
+            ids = list(index.all())
+            log(f"{backend} N={n}: (a) naive chain")
+            figures["naive"] = _alternatives.naive_figures(
+                host, recorder, client, backend, ids, cfg
+            )
+            if listing:
+                log(f"{backend} N={n}: list endpoint")
+                figures["listing"] = _alternatives.listing_figures(
+                    host, recorder, client, backend, index.root_id, len(ids), cfg
+                )
+            log(f"{backend} N={n}: writes")
+            figures["writes"] = _ours.write_figures(host, index, ids, cfg)
+            if n <= cfg.destroy_max:
+                figures["destroy"] = _ours.destroy_figures(host, client, backend, n)
+            out["sizes"][str(n)] = figures
+        stats = index.stats()
+        out["dense"] = {
+            "codec": index.codec,
+            "pages": stats.pages,
+            "page_slots": stats.page_slots,
+            "per_page": stats.page_slots / stats.pages if stats.pages else None,
+            "children": len(ids),
+            "index_objects": 1 + stats.pages + stats.directories,
+        }
+        log(f"{backend}: ASCII density")
+        out["ascii"] = _density.ascii_density(host, client, backend, ids)
+        out["emulator_stats"] = host.stats()
+        index.close()
+        client.close()
+    log(f"{backend}: concurrency test")
+    out["concurrency"] = _concurrency.concurrency_test(cfg, writers, backend, listing)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, out_dir = parse_args(argv)
+    started = time.perf_counter()
+    listing = list_endpoints_supported()
+    if not listing:
+        log("this emulator has no list_endpoints setting: alternatives (b) and (c) skipped")
+    results: dict[str, Any] = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "linkedthreads": __version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+            "list_endpoints": listing,
+        },
+        "config": cfg.to_json(),
+        "limits": {
+            f"{b}/{c}": _density.limits(b, c)
+            for b in ("threads", "conversations")
+            for c in ("ascii", "dense")
+        },
+        "backends": {},
+    }
+    writers = _concurrency.Writers(cfg.workers)
+    try:
+        for backend in cfg.backends:
+            results["backends"][backend] = run_backend(cfg, backend, listing, writers)
+    finally:
+        writers.close()
+    results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out_dir / "results.md").write_text(_report.markdown(results))
+    from . import _plot  # matplotlib: imported only here (spawned workers re-import this module)
+
+    _plot.plot(results, out_dir)
+    readme = Path(__file__).parent / "README.md"
+    if out_dir.resolve() == DEFAULT_OUT.resolve() and readme.exists():
+        readme.write_text(_report.splice(readme.read_text(), results))
+    log(f"done in {results['meta']['seconds']} s: {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
