@@ -695,9 +695,10 @@ def collect(
     for ck in [view.base, *tail_checkpoints]:
         for p in ck.referenced() - referenced:
             retired[p] = now
-    due = [
-        p for p, t in retired.items() if t <= now - core.settings.gc_grace_seconds and p not in live
-    ]
+    # Measured from when this compactor read the journal, not from now: a checkpoint that
+    # landed after that read is not in this view, and the grace must cover it.
+    cutoff = view.read_at - core.settings.gc_grace_seconds
+    due = [p for p, t in retired.items() if t <= cutoff and p not in live]
     outcomes = yield from send_all([core.backend.delete(p) for p in due])
     for p, outcome in zip(due, outcomes, strict=True):
         if outcome.error is None or isinstance(outcome.error, NotFound):
