@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
             "list_endpoints": listing,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "config": cfg.to_json(),
         "limits": {
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         writers.close()
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (out_dir / "results.md").write_text(_report.markdown(results))

@@ -15,7 +15,16 @@ from typing import Any, Generic, TypeVar
 
 from ._host import Host, Recorder
 
-__all__ = ["Counted", "chain_depth", "count", "log", "peak_memory", "per_op", "round_trips"]
+__all__ = [
+    "Counted",
+    "chain_depth",
+    "count",
+    "log",
+    "object_reads",
+    "peak_memory",
+    "per_op",
+    "round_trips",
+]
 
 T = TypeVar("T")
 
@@ -37,15 +46,19 @@ class Counted(Generic[T]):
 
     @property
     def object_reads(self) -> int:
-        """Reads of whole objects (pages, directories, children), not of the journal."""
-        return sum(
-            n
-            for route, n in self.routes.items()
-            if route.startswith("GET")
-            and route.endswith("}")
-            and "/messages" not in route
-            and "/items" not in route
-        )
+        return object_reads(self.routes)
+
+
+def object_reads(routes: dict[str, int]) -> int:
+    """Reads of whole objects (pages, directories, children), not of a journal."""
+    return sum(
+        n
+        for route, n in routes.items()
+        if route.startswith("GET /")
+        and route.endswith("}")
+        and "/messages" not in route
+        and "/items" not in route
+    )
 
 
 def count(host: Host, work: Callable[[], T]) -> Counted[T]:

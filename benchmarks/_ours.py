@@ -17,7 +17,7 @@ from linkedthreads import CHILD_TAG_KEY, IndexSettings, ThreadIndex
 
 from ._config import Config
 from ._host import Host, Recorder
-from ._measure import count, log, peak_memory, per_op, round_trips
+from ._measure import count, log, object_reads, peak_memory, per_op, round_trips
 from ._populate import create_objects, journal_page_bytes
 
 __all__ = [
@@ -65,13 +65,7 @@ def _settle(host: Host, index: ThreadIndex, phase: dict[str, Any]) -> dict[str, 
     """
     waiting = index.stats().waiting
     requests = 0
-    rebuilt = any(
-        route.startswith("GET")
-        and route.endswith("}")
-        and "/messages" not in route
-        and "/items" not in route
-        for route in phase.get("routes", {})
-    )
+    rebuilt = object_reads(phase.get("routes", {})) > 0
     if waiting:
         done = count(host, lambda: index.compact(full=True))
         requests += done.requests
@@ -186,9 +180,15 @@ def write_figures(host: Host, index: ThreadIndex, ids: list[str], cfg: Config) -
     phase("create_child", [create] * cfg.lone_ops)
     ids.extend(made)
     # Recent children: those not yet in a page (a compaction pages the oldest of them as
-    # soon as they fill one: d IDs), i.e. the newest ``unpaged`` of the list.
+    # soon as they fill one: d IDs), i.e. the newest ``unpaged`` of the list. If fewer than
+    # the sample wait unpaged, top them up (setup, not counted); the sample stays under d,
+    # so no compaction pages any of them while they are deleted.
+    want = min(2 * cfg.recent_ops, index.page_capacity - 1)
     unpaged = index.stats().unpaged
-    recent = ids[len(ids) - unpaged :][-2 * cfg.recent_ops :]
+    if unpaged < want:
+        ids.extend(c.id for c in index.create_children(want - unpaged))
+        unpaged = want
+    recent = ids[len(ids) - unpaged :][-want:]
     rng.shuffle(recent)
     half = len(recent) // 2
     to_delete, to_remove = recent[:half], recent[half:]

@@ -691,7 +691,9 @@ def headline(results: R) -> str:
     """The tables ``benchmarks/README.md`` shows (between its result markers)."""
     meta = results["meta"]
     out = [
-        f"Run {meta['date']} (`{meta['command']}`, {meta['seconds'] / 60:.1f} minutes). "
+        f"Run {meta['date']} (`{meta['command'].strip()}`, {meta['seconds'] / 60:.1f} minutes; "
+        f"load average {meta.get('load_average_at_start', ['?'])[0]} at the start, "
+        f"{meta.get('load_average_at_end', ['?'])[0]} at the end, on {meta['cpus']} CPUs). "
         "Every figure, per size and backend: [results/results.md](results/results.md); raw: "
         "[results/results.json](results/results.json).\n\n",
         "![requests](results/requests.png)\n\n![round trips](results/round_trips.png)\n\n",
