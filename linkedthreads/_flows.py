@@ -9,6 +9,7 @@ and returns its result. The sync and async front ends only drive flows (as httpx
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import secrets
 import threading
@@ -264,20 +265,50 @@ class Core:
     settings: IndexSettings
     capacity: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: list[tuple[Checkpoint, float, set[str]]] = field(default_factory=list)
+    pending: list[Planned] = field(default_factory=list)
+    # Pages this instance found due whose delete failed (page -> retirement time): garbage
+    # in each of its checkpoints until a delete succeeds.
+    undeleted: dict[str, float] = field(default_factory=dict)
     until_check: int = 0
 
     def __post_init__(self) -> None:
         self.capacity = slot_capacity_bits(self.alphabet)
         self.until_check = random.randint(1, self.settings.compact_every)
 
-    @property
+    @functools.cached_property
     def page_capacity(self) -> int:
         sample = self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
         return len(next(chunk_for_pages([sample] * 5000, self.capacity))[0])
 
+    @functools.cached_property
+    def overlay_limit(self) -> int:
+        """Hidden plus conditional IDs a checkpoint carries before a rebuild resolves them
+        (docs/design.md, 7.2): ``max_overlay`` if set, else one page's worth, at most a
+        quarter of a record."""
+        if self.settings.max_overlay is not None:
+            return self.settings.max_overlay
+        sample = self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
+        chars_per_id = len(encode_ids([sample] * 100)) / 100
+        fits = int(self.settings.max_record_chars / 4 / chars_per_id)
+        return max(1, min(self.page_capacity, fits))
+
     def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:
         return {**user, TAG_KEY: CHILD_TAG_PREFIX + self.root_id}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A computed checkpoint waiting for an append to carry it (docs/design.md, 7.2-7.3).
+
+    ``read_at`` is when its compactor read the journal (its age counts from then);
+    ``written`` the pages and directories it created; ``due`` the retired pages it found due
+    for deletion, deleted only once the checkpoint (which no longer lists them) is appended.
+    """
+
+    checkpoint: Checkpoint
+    read_at: float
+    written: frozenset[str]
+    due: tuple[str, ...] = ()
 
 
 @dataclass
@@ -436,13 +467,17 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
     with core.lock:
         pending, core.pending = core.pending, []
     lead: list[Record] = []
-    for checkpoint, read_at, written in pending:
+    due: list[str] = []
+    for planned in pending:
         grace = core.settings.gc_grace_seconds
-        if grace == 0 or time.time() - read_at < grace / 2:
-            lead.append(Record(op="ckpt", checkpoint=checkpoint))
-        elif written:  # too old to be safe (section 7.3): retire what it wrote
-            retired = Checkpoint(upto=None, garbage=((tuple(sorted(written)), time.time()),))
-            lead.append(Record(op="ckpt", checkpoint=retired))
+        if grace == 0 or time.time() - planned.read_at < grace / 2:
+            lead.append(Record(op="ckpt", checkpoint=planned.checkpoint))
+            due.extend(planned.due)
+        elif planned.written:  # too old to be safe (section 7.3): retire what it wrote
+            garbage = ((tuple(sorted(planned.written)), time.time()),)
+            lead.append(Record(op="ckpt", checkpoint=Checkpoint(upto=None, garbage=garbage)))
+        # A dropped checkpoint deletes nothing: what it found due is still garbage in the
+        # checkpoints it read, and the next compaction deletes it (once).
     records = [*lead, *records]
     entries = group_entries(merge_records(records), core.settings.max_record_chars)
     per = core.backend.max_texts_per_append
@@ -463,6 +498,21 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
             raise
     with core.lock:
         core.until_check -= len(entries)
+    if due:
+        yield from delete_garbage(core, due)
+
+
+def delete_garbage(core: Core, due: list[str]) -> Flow[None]:
+    """Delete pages an appended checkpoint no longer lists as garbage (7.3). Upkeep: a failure
+    does not fail the caller; the page goes back into this instance's next checkpoint."""
+    outcomes = yield from send_all([core.backend.delete(p) for p in due])
+    already_due = time.time() - core.settings.gc_grace_seconds
+    with core.lock:
+        for page, outcome in zip(due, outcomes, strict=True):
+            if outcome.error is None or isinstance(outcome.error, NotFound):
+                core.undeleted.pop(page, None)
+            else:
+                core.undeleted[page] = already_due
 
 
 def merge_records(records: list[Record]) -> list[Record]:
@@ -579,9 +629,9 @@ def maybe_compact(core: Core) -> Flow[None]:
     try:
         view = yield from read_view(core)
         if view.scan.tail_length >= core.settings.compact_every // 2:
-            checkpoint, written = yield from plan(core, view, full=False)
+            planned = yield from plan(core, view, full=False)
             with core.lock:
-                core.pending.append((checkpoint, view.read_at, written))
+                core.pending.append(planned)
                 core.until_check = core.settings.compact_every
     except LinkedThreadsError:
         # Upkeep never fails the caller's operation: the journal alone is correct, and the
@@ -591,29 +641,29 @@ def maybe_compact(core: Core) -> Flow[None]:
 
 
 def compact(core: Core, full: bool) -> Flow[None]:
-    def attempt() -> Flow[tuple[View, Checkpoint, set[str]]]:
+    def attempt() -> Flow[Planned]:
         view = yield from read_view(core)
-        checkpoint, written = yield from plan(core, view, full=full)
-        return view, checkpoint, written
+        return (yield from plan(core, view, full=full))
 
-    view, checkpoint, written = yield from restarting(attempt)
+    planned = yield from restarting(attempt)
     with core.lock:
-        core.pending.append((checkpoint, view.read_at, written))
+        core.pending.append(planned)
     yield from flush(core, [])
 
 
-def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[str]]]:
-    """Compute a checkpoint for ``view`` and write its pages; returns it and what it wrote."""
+def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
+    """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
     base, overlay = view.base, view.overlay
     page_ids = yield from page_list(core, base)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
-    if not (full or waiting > core.settings.max_overlay):
+    limit = core.overlay_limit
+    if not (full or waiting > limit):
         layout = incremental_layout(page_ids, base.slots, overlay, core.capacity)
         # A conditional or re-added ID at the front of ``extra`` blocks paging: once a page
         # of IDs waits behind it, rebuild (which resolves it) so ``extra`` stays under a page.
         waiting_ids = [i for i, _ in layout.extra]
         full = any(done for _, done in chunk_for_pages(waiting_ids, core.capacity))
-    if full or waiting > core.settings.max_overlay:
+    if full or waiting > limit:
         rebuilder = Rebuilder(overlay, core.capacity)
         planned: list[PlannedPage] = []
         written_so_far: list[str]
@@ -632,7 +682,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
     dirs = yield from write_dirs(core, new_pages, base)
     referenced = set(new_pages) | set(dirs)
     written = referenced - set(page_ids) - set(base.dirs)
-    garbage = yield from collect(core, view, referenced)
+    garbage, due = collect(core, view, referenced)
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,
         pages=() if dirs else tuple(new_pages),
@@ -644,7 +694,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[tuple[Checkpoint, set[st
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
     )
-    return checkpoint, written
+    return Planned(checkpoint, view.read_at, frozenset(written), due)
 
 
 def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]:
@@ -677,19 +727,25 @@ def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]
 
 def collect(
     core: Core, view: View, referenced: set[str]
-) -> Flow[tuple[tuple[tuple[str, ...], float], ...]]:
-    """Retire pages no checkpoint needs; delete those retired over ``gc_grace_seconds`` ago
-    that the base, the tail's checkpoints and the new checkpoint do not reference (7.3)."""
+) -> tuple[tuple[tuple[tuple[str, ...], float], ...], tuple[str, ...]]:
+    """The garbage a new checkpoint carries, and the pages due for deletion (7.3): retired
+    over ``gc_grace_seconds`` before the journal was read, and referenced by neither the
+    base, the tail's checkpoints nor the new checkpoint. Due pages are left out of the
+    garbage; they are deleted once the checkpoint is appended (``flush``)."""
     now = time.time()
     tail_checkpoints = list(view.scan.tail_checkpoints())
     live = set(referenced) | view.base.referenced()
     retired: dict[str, float] = {}
     # A page's grace counts from the LAST time a visible checkpoint still needed it: the
     # latest retirement wins, and a page a visible checkpoint references is retired now.
+    with core.lock:
+        leftovers = dict(core.undeleted)
     for ck in [view.base, *tail_checkpoints]:
         for ids, t in ck.garbage:
             for p in ids:
                 retired[p] = max(t, retired.get(p, t))
+    for p, t in leftovers.items():
+        retired[p] = max(t, retired.get(p, t))
     for ck in tail_checkpoints:
         live |= ck.referenced()
     for ck in [view.base, *tail_checkpoints]:
@@ -698,16 +754,13 @@ def collect(
     # Measured from when this compactor read the journal, not from now: a checkpoint that
     # landed after that read is not in this view, and the grace must cover it.
     cutoff = view.read_at - core.settings.gc_grace_seconds
-    due = [p for p, t in retired.items() if t <= cutoff and p not in live]
-    outcomes = yield from send_all([core.backend.delete(p) for p in due])
-    for p, outcome in zip(due, outcomes, strict=True):
-        if outcome.error is None or isinstance(outcome.error, NotFound):
-            del retired[p]
+    due = tuple(sorted(p for p, t in retired.items() if t <= cutoff and p not in live))
     by_time: dict[float, list[str]] = {}
     for p, t in retired.items():
-        if p not in referenced:
+        if p not in referenced and p not in due:
             by_time.setdefault(round(t, 3), []).append(p)
-    return tuple((tuple(sorted(ps)), t) for t, ps in sorted(by_time.items()))
+    garbage = tuple((tuple(sorted(ps)), t) for t, ps in sorted(by_time.items()))
+    return garbage, due
 
 
 # -- maintenance ----------------------------------------------------------------------------
@@ -854,9 +907,9 @@ def rebuild_from_journal(core: Core) -> Flow[None]:
     overlay = Overlay(empty)
     overlay.apply_entries(entries)
     view = View(scan, empty, overlay, time.time())
-    checkpoint, written = yield from plan(core, view, full=True)
+    planned = yield from plan(core, view, full=True)
     with core.lock:
-        core.pending.append((checkpoint, view.read_at, written))
+        core.pending.append(planned)
     yield from flush(core, [])
 
 

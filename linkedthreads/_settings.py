@@ -23,8 +23,11 @@ class IndexSettings:
     - ``max_record_chars``: the longest journal entry text written (a checkpoint, at worst:
       a page of IDs not yet paged, ``max_overlay`` waiting IDs, its page list up to an
       eighth of this, its nonces and retired pages).
-    - ``max_overlay``: hidden plus conditional IDs a checkpoint may carry before a
-      compaction rewrites pages to resolve them.
+    - ``max_overlay``: hidden plus conditional IDs (removals of paged IDs, re-adds) a
+      checkpoint may carry before a compaction reads every page and rewrites those that
+      changed. None (the default): one page's worth (``page_capacity``), at most a quarter
+      of ``max_record_chars``: the most that keeps ``all()`` within ceil(N / d) + 2
+      requests. Lower: ``len`` is exact sooner after removals, removals cost more.
     - ``commit_linger_seconds``: how long an append may wait for the records of calls of
       this instance that are still creating or deleting their objects, so that a burst of
       concurrent calls shares one append. A lone call never waits.
@@ -39,7 +42,7 @@ class IndexSettings:
     write_concurrency: int = 8
     bulk_batch: int = 100
     max_record_chars: int = 64_000
-    max_overlay: int = 256
+    max_overlay: int | None = None
     commit_linger_seconds: float = 0.5
     gc_grace_seconds: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -52,7 +55,8 @@ class IndexSettings:
             "bulk_batch",
             "max_overlay",
         ):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise ValueError(f"IndexSettings.{name} must be at least 1")
         if self.max_record_chars < 4_000:
             raise ValueError("IndexSettings.max_record_chars must be at least 4000")

@@ -51,8 +51,9 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
 
     monkeypatch.setattr(client.store, "append", fail_once)
     view = index._run(flows.read_view(index._core))
-    checkpoint, written = index._run(flows.plan(index._core, view, full=False))
-    index._core.pending.append((checkpoint, view.read_at, written))
+    planned = index._run(flows.plan(index._core, view, full=False))
+    checkpoint, written = planned.checkpoint, planned.written
+    index._core.pending.append(planned)
     with pytest.raises(APIRequestError):
         index.create_child()
     assert index._core.pending  # kept for the next append

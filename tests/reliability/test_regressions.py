@@ -229,16 +229,12 @@ class Counting(httpx2.BaseTransport):
         self.inner.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="COST (collection storms): collect() deletes every due page inside plan(), "
-    "before the checkpoint is appended, and that time counts against the grace/2 age limit. "
-    "When the deletes make the checkpoint too old it is dropped (a retire record, or nothing), "
-    "so no checkpoint records that those pages are gone: every later compaction, and every "
-    "racing one, deletes them again (404). Under load this feeds itself (more garbage, slower "
-    "compactions, more dropped checkpoints): 8 writers with gc_grace_seconds=4 made 10,710 "
-    "DELETEs for 818 objects, 46 of 191 checkpoints dropped",
-)
+# Found by the torture runs. COST (collection storms): collect() deleted every due page inside
+# plan(), before the checkpoint was appended, and that time counted against the grace/2 age
+# limit. When the deletes made the checkpoint too old it was dropped, so no checkpoint recorded
+# that those pages were gone: every later compaction deleted them again (404). Under load this
+# fed itself: 8 writers with gc_grace_seconds=4 made 10,710 DELETEs for 818 objects. Fixed:
+# due pages are deleted after the checkpoint that drops them is appended (design 7.3).
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_collected_page_is_deleted_once(emu: Any, raw: openai.OpenAI, backend: str) -> None:
     """A compaction whose deletes are slow enough to age its checkpoint past grace/2: the
