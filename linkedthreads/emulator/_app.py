@@ -231,10 +231,17 @@ BODY_REQUIRED = frozenset(
 )
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived: nothing is applied (a
+    server does not act on half a request)."""
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -389,6 +396,8 @@ class Endpoint:
                 body = _decode_json(raw, self.template in BODY_REQUIRED)
             call = Call(scope.get("path_params", {}), QueryParams(scope["query_string"]), body)
             result = handler(rt.backend, call)
+        except ClientGone:
+            return
         except e.APIError as err:
             await self.answer.error(send, started, err)
             return
@@ -416,7 +425,10 @@ class ControlPlane:
         started = time.perf_counter()
         rt = self.runtime
         request = (scope["method"], scope["path_params"]["action"])
-        await _read_body(receive)
+        try:
+            await _read_body(receive)
+        except ClientGone:
+            return
         result: JSON
         if request == ("GET", "stats"):
             result = rt.stats.snapshot()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +192,20 @@ def test_list_endpoints_are_a_benchmark_only_setting(emulator_factory: Any) -> N
     )
     assert [d["id"] for d in rest["data"]] == ids[3:]
     assert rest["has_more"] is False
+
+
+@pytest.mark.parametrize("path", ["/v1/conversations", "/v1/threads"])
+def test_a_request_cut_before_its_body_is_not_applied(emulator: Emulator, path: str) -> None:
+    """A client that dies after the headers of a create, before its body, creates nothing
+    (a server does not act on half a request). Found by the crash tests (SIGKILLed writers)."""
+    host, port = emulator.base_url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer test-key\r\n"
+                "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+            ).encode()
+        )
+    time.sleep(0.5)  # the server has seen the disconnect
+    assert emulator.live_ids("threads") == set()
+    assert emulator.live_ids("conversations") == set()
