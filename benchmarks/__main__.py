@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
     for name, doc in (
         ("lone_ops", "lone create_child calls at each size"),
         ("recent_ops", "lone deletes and removes of recent children, each"),
-        ("random_ops", "lone deletes of random old children (removes: half)"),
+        ("random_ops", "lone deletes and removes of random old children, each (default: L)"),
         ("bulk", "children of each measured bulk call"),
         ("create_max", "grow with create_children up to this N (beyond: add_many)"),
         ("verify_max", "run verify up to this N"),

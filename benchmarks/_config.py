@@ -18,9 +18,10 @@ class Config:
     """Lone ``create_child`` calls at each size (10 compaction cycles of 64)."""
     recent_ops: int = 320
     """Lone ``delete`` and lone ``remove`` of the children just created, each."""
-    random_ops: int = 600
-    """Lone ``delete`` of random old (paged) children at each size, capped at N / 4; lone
-    ``remove`` of random old children: half as many."""
+    random_ops: int | None = None
+    """Lone ``delete`` and lone ``remove`` of random old (paged) children at each size, each,
+    capped at N / 4. None: the index's overlay limit L, i.e. one whole cycle (the removals
+    that make one rebuild due), so that the figure with its rebuild is the steady state."""
     bulk: int = 1_000
     """Children of each bulk call measured at each size."""
     threads: int = 16

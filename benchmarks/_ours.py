@@ -199,8 +199,9 @@ def write_figures(host: Host, index: ThreadIndex, ids: list[str], cfg: Config) -
 
     # Random old children: IDs in pages. Removing them hides them until a rebuild.
     paged = ids[: index.stats().page_slots]
-    k = min(cfg.random_ops, len(ids) // 4)
-    picked = rng.sample(paged, min(k + k // 2, len(paged)))
+    cycle = index._core.overlay_limit  # removals that wait before a rebuild (design 7.2)
+    k = min(cfg.random_ops or cycle, len(ids) // 4)
+    picked = rng.sample(paged, min(2 * k, len(paged)))
     old_delete, old_remove = picked[:k], picked[k:]
     ops: list[tuple[str, list[str], Callable[[str], None]]] = [
         ("delete_random_old", old_delete, index.delete),
