@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import openai
 import pytest
 
@@ -66,3 +67,40 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
     assert written <= live_pages
     assert written <= referenced
     assert list(index.all())[: len(ids) - 1] == ids[:-1]
+
+
+def test_a_page_whose_delete_failed_is_deleted_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Collection deletes due pages after its checkpoint is appended; one whose delete fails
+    stays garbage in the instance's next checkpoint and is deleted by a later compaction
+    (never leaked, never failing the caller)."""
+    client = MemoryClient("threads")
+    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    ids = [f"thread_ext{i:021d}" for i in range(6)]
+    index.add_many(ids)
+    index.compact(full=True)
+    index.remove(ids[0])
+    index.compact(full=True)  # the first two pages are rewritten: retired now (grace 0)
+    before = set(client.store.objects)
+    original = client.store.delete
+    failed: list[str] = []
+
+    def failing(id_: str) -> Any:
+        if not failed:
+            failed.append(id_)
+            raise openai.InternalServerError(
+                "boom",
+                response=httpx2.Response(500, request=httpx2.Request("DELETE", "http://x")),
+                body=None,
+            )
+        return original(id_)
+
+    monkeypatch.setattr(client.store, "delete", failing)
+    index.compact()  # finds the replaced pages due; the first delete fails
+    assert failed and failed[0] in client.store.objects
+    assert failed[0] in index._core.undeleted
+    monkeypatch.setattr(client.store, "delete", original)
+    index.compact()
+    assert failed[0] not in client.store.objects
+    assert not index._core.undeleted
+    assert before - set(client.store.objects) >= {failed[0]}
+    assert list(index.all()) == ids[1:]
