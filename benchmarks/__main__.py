@@ -104,7 +104,7 @@ def run_backend(
                     host, recorder, client, backend, index.root_id, len(ids), cfg
                 )
             log(f"{backend} N={n}: writes")
-            figures["writes"] = _ours.write_figures(host, index, ids, cfg)
+            figures["writes"] = _ours.write_figures(host, client, index, ids, cfg)
             if n <= cfg.destroy_max:
                 figures["destroy"] = _ours.destroy_figures(host, client, backend, n)
             out["sizes"][str(n)] = figures

@@ -162,7 +162,9 @@ def read_figures(
     return out
 
 
-def write_figures(host: Host, index: ThreadIndex, ids: list[str], cfg: Config) -> dict[str, Any]:
+def write_figures(
+    host: Host, client: openai.OpenAI, index: ThreadIndex, ids: list[str], cfg: Config
+) -> dict[str, Any]:
     """Lone and bulk writes on top of the index; ``ids`` is its list (updated in place)."""
     rng = random.Random(cfg.seed + len(ids))
     out: dict[str, Any] = {}
@@ -210,6 +212,13 @@ def write_figures(host: Host, index: ThreadIndex, ids: list[str], cfg: Config) -
     for name, victims, op in ops:
         figures = per_op(host, [partial(op, i) for i in victims])
         figures["len_while_waiting"] = count(host, lambda: len(index)).requests
+        # What that len() learned of the pages (design 7.4): the same instance's next count,
+        # then another instance's once this one's next write has recorded it.
+        figures["len_again"] = count(host, lambda: len(index)).requests
+        ids.append(index.create_child().id)
+        other = ThreadIndex.open(client, index.root_id, settings=SETTINGS)
+        figures["len_other_after_next_write"] = count(host, other.__len__).requests
+        other.close()
         figures["settle"] = _settle(host, index, figures)
         settled = figures["requests"] + figures["settle"]["requests"]
         figures["per_op_settled"] = settled / len(victims) if victims else None

@@ -137,6 +137,11 @@ OURS_ROWS: list[tuple[str, Getter]] = [
     ("pages (index objects read by `all()`)", _r("all", "pages")),
     ("`len`", _r("len", "requests")),
     ("`len` while removals of paged IDs wait", _w("delete_random_old", "len_while_waiting")),
+    ("`len` again, same instance", _w("delete_random_old", "len_again")),
+    (
+        "`len`, another instance, after the first's next write",
+        _w("delete_random_old", "len_other_after_next_write"),
+    ),
     ("`in`, a recent child", _r("in_recent", "requests")),
     ("`in`, a random old child (mean)", _r("in_paged", "requests")),
     ("`in`, an absent ID", _r("in_absent", "requests")),
@@ -405,8 +410,17 @@ def targets(results: R) -> list[Target]:
                     why,
                 )
             )
-        for label, get in (("`open`", _r("open", "requests")), ("`len`", _r("len", "requests"))):
+        for label, get in (
+            ("`open`", _r("open", "requests")),
+            ("`len`", _r("len", "requests")),
+            (
+                "`len` after removals of paged IDs, once a write has recorded a count",
+                _w("delete_random_old", "len_other_after_next_write"),
+            ),
+        ):
             values = [get(s) for s in sizes.values()]
+            if any(v is None for v in values):
+                continue
             out.append(
                 Target(
                     f"{label}, {backend}",

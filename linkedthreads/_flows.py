@@ -269,6 +269,8 @@ class Core:
     # Pages this instance found due whose delete failed (page -> retirement time): garbage
     # in each of its checkpoints until a delete succeeds.
     undeleted: dict[str, float] = field(default_factory=dict)
+    # What this instance learned reading pages: which undecided IDs they hold (7.4).
+    resolution: Resolution | None = None
     until_check: int = 0
 
     def __post_init__(self) -> None:
@@ -294,6 +296,57 @@ class Core:
 
     def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:
         return {**user, TAG_KEY: CHILD_TAG_PREFIX + self.root_id}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Facts about a list of pages (immutable, so facts for good): of the IDs a reader could
+    not place, those the pages hold (once each) and those no page holds (docs/design.md 7.4)."""
+
+    pages: tuple[str, ...]
+    held: frozenset[str]
+    absent: frozenset[str]
+
+    def decides(self, ids: set[str]) -> bool:
+        return ids <= self.held | self.absent
+
+
+class Learner:
+    """Watches pages stream by and learns where the overlay's undecided IDs are."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        self.unknown = overlay.unknown()
+        self.seen: dict[str, int] = {}
+
+    def page(self, ids: Sequence[str]) -> None:
+        if self.unknown:
+            for id_ in self.unknown.intersection(ids):
+                self.seen[id_] = self.seen.get(id_, 0) + ids.count(id_)
+
+    def learn(self, core: Core, pages: Sequence[str]) -> None:
+        """Every page was read: remember what they hold, and let the next write record it."""
+        if not self.unknown:
+            return
+        held = frozenset(i for i, n in self.seen.items() if n == 1)
+        absent = frozenset(self.unknown - set(self.seen))
+        key = tuple(pages)
+        with core.lock:
+            old = core.resolution
+            if old is not None and old.pages == key:
+                held, absent = held | old.held, absent | old.absent
+            core.resolution = Resolution(key, held, absent)
+            core.until_check = 0
+
+
+def resolved(core: Core, overlay: Overlay, pages: Sequence[str]) -> Overlay:
+    """``overlay`` with what this instance knows of ``pages`` applied (same list, fewer
+    undecided IDs)."""
+    res = core.resolution
+    if res is None or res.pages != tuple(pages):
+        return overlay
+    out = overlay.copy()
+    out.resolve(res.held, res.absent)
+    return out
 
 
 @dataclass(frozen=True)
@@ -399,15 +452,19 @@ def list_ids(core: Core) -> Flow[None]:
         try:
             pages = yield from page_list(core, view.base)
             folder = Folder(view.overlay)
+            learner = Learner(view.overlay)
             step = core.settings.read_concurrency
             for start in range(0, len(pages), step):
                 chunk = pages[start : start + step]
                 outcomes = yield from send_all([core.backend.retrieve(p) for p in chunk])
                 for page_id, outcome in zip(chunk, outcomes, strict=True):
-                    ids = folder.page(_decode_page(page_id, outcome))
+                    content = _decode_page(page_id, outcome)
+                    learner.page(content)
+                    ids = folder.page(content)
                     if ids:
                         emitted = True
                         yield Emit(ids)
+            learner.learn(core, pages)
             tail = folder.finish()
             if tail:
                 yield Emit(tail)
@@ -419,22 +476,30 @@ def list_ids(core: Core) -> Flow[None]:
 
 
 def count(core: Core) -> Flow[int]:
-    """``len()``: 1 request when the overlay is exact, else a read of every page."""
+    """``len()``: 1 request when the overlay is exact (or this instance already knows where
+    its undecided IDs are), else a read of every page, which it remembers (7.4)."""
     return (yield from restarting(lambda: _count(core)))
 
 
 def _count(core: Core) -> Flow[int]:
     view = yield from read_view(core)
     if view.overlay.exact:
-        return view.base.slots + len(view.overlay.extra)
+        return view.overlay.count(view.base.slots)
     pages = yield from page_list(core, view.base)
-    folder = Folder(view.overlay)
+    overlay = resolved(core, view.overlay, pages)
+    if overlay.exact:
+        return overlay.count(view.base.slots)
+    folder = Folder(overlay)
+    learner = Learner(overlay)
     total = 0
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
         chunk = pages[start : start + step]
         contents = yield from read_pages(core, chunk)
-        total += sum(len(folder.page(c)) for c in contents)
+        for content in contents:
+            learner.page(content)
+            total += len(folder.page(content))
+    learner.learn(core, pages)
     return total + len(folder.finish())
 
 
@@ -445,18 +510,17 @@ def contains(core: Core, child_id: str) -> Flow[bool]:
 
 def _contains(core: Core, child_id: str) -> Flow[bool]:
     view = yield from read_view(core)
-    conditional = view.overlay.extra.get(child_id)
-    if conditional is False:
-        return True
-    if child_id in view.overlay.hide and conditional is None:
+    if child_id in view.overlay.extra:
+        return True  # listed: after the pages, or (conditional) at its place in them
+    if child_id in view.overlay.hide:
         return False
     pages = yield from page_list(core, view.base)
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
         contents = yield from read_pages(core, pages[start : start + step])
         if any(child_id in c for c in contents):
-            return child_id not in view.overlay.hide
-    return conditional is True
+            return True
+    return False
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -628,7 +692,7 @@ def maybe_compact(core: Core) -> Flow[None]:
         return
     try:
         view = yield from read_view(core)
-        if view.scan.tail_length >= core.settings.compact_every // 2:
+        if view.scan.tail_length >= core.settings.compact_every // 2 or _can_record(core, view):
             planned = yield from plan(core, view, full=False)
             with core.lock:
                 core.pending.append(planned)
@@ -638,6 +702,15 @@ def maybe_compact(core: Core) -> Flow[None]:
         # next write tries again. (A damaged index still fails every read, loudly.)
         with core.lock:
             core.until_check = 1
+
+
+def _can_record(core: Core, view: View) -> bool:
+    """True when this instance knows where some of the view's undecided IDs are, so that a
+    checkpoint would record it (and make ``len`` one request for every reader)."""
+    res = core.resolution
+    if res is None or view.base.dirs or res.pages != view.base.pages:
+        return False
+    return bool(view.overlay.unknown() & (res.held | res.absent))
 
 
 def compact(core: Core, full: bool) -> Flow[None]:
@@ -653,8 +726,9 @@ def compact(core: Core, full: bool) -> Flow[None]:
 
 def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
-    base, overlay = view.base, view.overlay
+    base = view.base
     page_ids = yield from page_list(core, base)
+    overlay = resolved(core, view.overlay, page_ids)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
     limit = core.overlay_limit
     if not (full or waiting > limit):
@@ -690,6 +764,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
         slots=layout.slots,
         extra=tuple(layout.extra),
         hide=frozenset(layout.hide),
+        held=frozenset(layout.hide & overlay.held),
         garbage=garbage,
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
@@ -788,9 +863,9 @@ def stats(core: Core) -> Flow[IndexStats]:
     """Cost: 1 request (+ the directories of a very large index)."""
     view = yield from read_view(core)
     pages = yield from restarting(lambda: page_list(core, view.base))
-    overlay = view.overlay
+    overlay = resolved(core, view.overlay, pages)
     return IndexStats(
-        children=view.base.slots + len(overlay.extra) if overlay.exact else None,
+        children=overlay.count(view.base.slots) if overlay.exact else None,
         pages=len(pages),
         directories=len(view.base.dirs),
         page_slots=view.base.slots,

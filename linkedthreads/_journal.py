@@ -50,6 +50,8 @@ class Checkpoint:
     every one visible unless named in ``hide``. ``extra`` follows the pages: IDs that do not fill
     a page yet, each ``True`` when conditional (to be listed only if not already in a page).
     ``garbage`` lists pages that no current checkpoint needs, with the time they were retired.
+    ``held`` is the part of ``hide`` known to be in the pages (each once), so that a count
+    needs no page read when every hidden ID is held.
     """
 
     upto: str | None
@@ -61,11 +63,13 @@ class Checkpoint:
     garbage: tuple[tuple[tuple[str, ...], float], ...] = ()
     time: float = 0.0
     nonces: tuple[str, ...] = ()
+    held: frozenset[str] = frozenset()
 
     @property
     def exact(self) -> bool:
-        """True when the count needs no page read: nothing hidden, nothing conditional."""
-        return not self.hide and not any(cond for _, cond in self.extra)
+        """True when the count needs no page read: every hidden ID known to be in the pages,
+        nothing conditional."""
+        return self.hide <= self.held and not any(cond for _, cond in self.extra)
 
     def referenced(self) -> set[str]:
         """Every index object this checkpoint needs (pages and directories)."""
@@ -120,6 +124,8 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["extra"] = _pack([i for i, _ in ck.extra])
         out["cond"] = "".join("1" if c else "0" for _, c in ck.extra)
         out["hide"] = _pack(sorted(ck.hide))
+        if ck.held:
+            out["held"] = _pack(sorted(ck.held))
         out["garbage"] = [[_pack(ids), round(t, 3)] for ids, t in ck.garbage]
         out["t"] = round(ck.time, 3)
         out["seen"] = list(ck.nonces)
@@ -174,16 +180,18 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
             garbage = []
             for item in obj.get("garbage", []):
                 garbage.append((_unpack(item[0], where), float(item[1])))
+            hide = frozenset(_unpack(obj.get("hide"), where))
             checkpoint = Checkpoint(
                 upto=upto,
                 pages=_unpack(obj.get("pages"), where),
                 dirs=_unpack(obj.get("dirs"), where),
                 slots=slots,
                 extra=tuple(zip(extra_ids, (f == "1" for f in flags), strict=True)),
-                hide=frozenset(_unpack(obj.get("hide"), where)),
+                hide=hide,
                 garbage=tuple(garbage),
                 time=float(obj.get("t", 0.0)),
                 nonces=tuple(str(n) for n in obj.get("seen", [])),
+                held=hide & frozenset(_unpack(obj.get("held"), where)),
             )
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc
@@ -273,15 +281,45 @@ class Overlay:
       appended as conditional (listed only if no page already holds it).
     - rm X: X leaves ``extra``; X is hidden unless it was an unconditional extra that is not
       hidden already (then it was never in a visible page).
+
+    ``held`` (a subset of ``hide``) are the hidden IDs known to be in the pages, once each.
     """
 
-    __slots__ = ("applied", "extra", "hide", "seen")
+    __slots__ = ("applied", "extra", "held", "hide", "seen")
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.extra: dict[str, bool] = dict(checkpoint.extra)
         self.hide: set[str] = set(checkpoint.hide)
+        self.held: set[str] = set(checkpoint.held)
         self.seen: set[str] = set(checkpoint.nonces)
         self.applied: list[str] = []
+
+    def copy(self) -> Overlay:
+        out = Overlay(EMPTY)
+        out.extra, out.hide, out.held = dict(self.extra), set(self.hide), set(self.held)
+        out.seen, out.applied = set(self.seen), list(self.applied)
+        return out
+
+    def unknown(self) -> set[str]:
+        """The IDs whose presence in the pages decides the list and is not known: hidden IDs
+        not known to be held, and conditional extras."""
+        return (self.hide - self.held) | {i for i, cond in self.extra.items() if cond}
+
+    def resolve(self, held: Iterable[str], absent: Iterable[str]) -> None:
+        """Apply knowledge of the pages (IDs they hold, IDs none of them holds). The list it
+        states does not change: a hidden ID no page holds needs no hiding; a conditional
+        extra is listed at its page place if a page holds it, else at its own."""
+        for id_ in held:
+            if id_ in self.hide:
+                self.held.add(id_)
+            elif self.extra.get(id_):
+                del self.extra[id_]
+        for id_ in absent:
+            if id_ in self.hide:
+                self.hide.discard(id_)
+                self.held.discard(id_)
+            elif self.extra.get(id_):
+                self.extra[id_] = False
 
     def apply(self, record: Record) -> None:
         if record.op == "add":
@@ -310,7 +348,13 @@ class Overlay:
 
     @property
     def exact(self) -> bool:
-        return not self.hide and not any(self.extra.values())
+        """True when ``count`` is the length of the list without reading a page."""
+        return self.hide <= self.held and not any(self.extra.values())
+
+    def count(self, slots: int) -> int:
+        """The length of the list, when ``exact``: the page IDs less the hidden ones (all in
+        the pages), then every extra."""
+        return slots - len(self.hide) + len(self.extra)
 
 
 class Folder:

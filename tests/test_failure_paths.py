@@ -96,7 +96,8 @@ def test_a_page_whose_delete_failed_is_deleted_later(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(client.store, "delete", failing)
     index.compact()  # finds the replaced pages due; the first delete fails
-    assert failed and failed[0] in client.store.objects
+    assert failed
+    assert failed[0] in client.store.objects
     assert failed[0] in index._core.undeleted
     monkeypatch.setattr(client.store, "delete", original)
     index.compact()

@@ -172,6 +172,44 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
     assert total(emulator) - before == 1
 
 
+def test_len_after_removing_paged_ids_is_one_request_once_recorded(
+    client: Any, emulator: Any, backend: str
+) -> None:
+    """Removing IDs that pages hold (one listed, one never listed) makes the count need the
+    pages; the first len() reads them, the same instance's next len() costs 1 request, and
+    once its next write records what it learned (a `held` checkpoint, design 7.4), every
+    reader's len() and stats().children cost 1 request again. The list never changes."""
+    idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
+    kids = [c.id for c in idx.create_children(idx.page_capacity * 2)]
+    idx.compact()
+    stranger = raw_create(client, backend)  # an object the index never listed
+    idx.delete(kids[5])
+    idx.remove(stranger)
+    idx.add(kids[7])  # already listed (in a page): conditional
+    expected = [k for k in kids if k != kids[5]]
+    pages = idx.stats().pages
+    assert pages >= 1
+    before = total(emulator)
+    assert len(idx) == len(expected)
+    assert total(emulator) - before == 1 + pages
+    before = total(emulator)
+    assert len(idx) == len(expected)
+    assert kids[7] in idx
+    assert kids[5] not in idx
+    assert stranger not in idx
+    assert total(emulator) - before == 4  # len, then three `in` decided by the journal
+    fresh = ThreadIndex.open(client, idx.root_id)
+    assert fresh.stats().children is None  # nothing recorded yet
+    extra = idx.create_child().id  # the next write records what idx learned
+    before = total(emulator)
+    assert len(fresh) == len(expected) + 1
+    assert fresh.stats().children == len(expected) + 1
+    assert total(emulator) - before == 2
+    assert list(fresh.all()) == [*expected, extra]
+    idx.compact(full=True)
+    assert list(ThreadIndex.open(client, idx.root_id).all()) == [*expected, extra]
+
+
 # -- the codec probe -------------------------------------------------------------------------------
 
 
