@@ -306,6 +306,7 @@ class Resolution:
     pages: tuple[str, ...]
     held: frozenset[str]
     absent: frozenset[str]
+    dirs: tuple[str, ...] = ()  # the directories that listed ``pages``, if any (immutable too)
 
     def decides(self, ids: set[str]) -> bool:
         return ids <= self.held | self.absent
@@ -323,7 +324,7 @@ class Learner:
             for id_ in self.unknown.intersection(ids):
                 self.seen[id_] = self.seen.get(id_, 0) + ids.count(id_)
 
-    def learn(self, core: Core, pages: Sequence[str]) -> None:
+    def learn(self, core: Core, base: Checkpoint, pages: Sequence[str]) -> None:
         """Every page was read: remember what they hold, and let the next write record it."""
         if not self.unknown:
             return
@@ -334,7 +335,7 @@ class Learner:
             old = core.resolution
             if old is not None and old.pages == key:
                 held, absent = held | old.held, absent | old.absent
-            core.resolution = Resolution(key, held, absent)
+            core.resolution = Resolution(key, held, absent, base.dirs)
             core.until_check = 0
 
 
@@ -464,7 +465,7 @@ def list_ids(core: Core) -> Flow[None]:
                     if ids:
                         emitted = True
                         yield Emit(ids)
-            learner.learn(core, pages)
+            learner.learn(core, view.base, pages)
             tail = folder.finish()
             if tail:
                 yield Emit(tail)
@@ -499,7 +500,7 @@ def _count(core: Core) -> Flow[int]:
         for content in contents:
             learner.page(content)
             total += len(folder.page(content))
-    learner.learn(core, pages)
+    learner.learn(core, view.base, pages)
     return total + len(folder.finish())
 
 
@@ -708,7 +709,9 @@ def _can_record(core: Core, view: View) -> bool:
     """True when this instance knows where some of the view's undecided IDs are, so that a
     checkpoint would record it (and make ``len`` one request for every reader)."""
     res = core.resolution
-    if res is None or view.base.dirs or res.pages != view.base.pages:
+    if res is None:
+        return False
+    if view.base.dirs != res.dirs or (not res.dirs and view.base.pages != res.pages):
         return False
     return bool(view.overlay.unknown() & (res.held | res.absent))
 
