@@ -308,9 +308,6 @@ class Resolution:
     absent: frozenset[str]
     dirs: tuple[str, ...] = ()  # the directories that listed ``pages``, if any (immutable too)
 
-    def decides(self, ids: set[str]) -> bool:
-        return ids <= self.held | self.absent
-
 
 class Learner:
     """Watches pages stream by and learns where the overlay's undecided IDs are."""
@@ -848,8 +845,9 @@ def collect(
 class IndexStats:
     """The shape of an index as its journal tells it (``ThreadIndex.stats()``).
 
-    ``children`` is None while removals of paged IDs wait for a rebuild (then only a read of
-    every page can count them: ``len(index)``).
+    ``children`` is None after removals of paged IDs (or adds of objects made elsewhere) until
+    a read of every page has counted them (``len(index)``, which this instance remembers and
+    its next write records: docs/design.md 7.4).
     """
 
     children: int | None

@@ -105,7 +105,7 @@ def stats(
 ) -> None:
     """Show the index: children listed, backend, codec, page capacity, requests made.
 
-    Cost: 2 requests (more while removals wait for a compaction).
+    Cost: 2 requests (a read of every page once after removals of paged IDs).
     """
     timer = Timer()
     with index_session(root, local=local, state_dir=state_dir) as (session, index):
