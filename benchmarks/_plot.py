@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from ._report import _get
+
 __all__ = ["plot"]
 
 R = dict[str, Any]
@@ -24,14 +26,6 @@ DESIGNS: list[tuple[str, str, str]] = [
     ("listing", "list endpoint", "tab:gray"),
 ]
 ENDPOINT = {"threads": "(b) GET /v1/threads", "conversations": "(c) GET /v1/conversations"}
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
 
 
 def _series(b: R, get: Getter) -> tuple[list[int], list[float]]:

@@ -278,9 +278,13 @@ class Core:
         self.until_check = random.randint(1, self.settings.compact_every)
 
     @functools.cached_property
+    def _sample_id(self) -> str:
+        """An ID of the backend's usual shape (what the capacities are measured with)."""
+        return self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
+
+    @functools.cached_property
     def page_capacity(self) -> int:
-        sample = self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
-        return len(next(chunk_for_pages([sample] * 5000, self.capacity))[0])
+        return len(next(chunk_for_pages([self._sample_id] * 5000, self.capacity))[0])
 
     @functools.cached_property
     def overlay_limit(self) -> int:
@@ -289,8 +293,7 @@ class Core:
         quarter of a record."""
         if self.settings.max_overlay is not None:
             return self.settings.max_overlay
-        sample = self.backend.prefix + ("0" * 24 if self.backend.name == "threads" else "0" * 48)
-        chars_per_id = len(encode_ids([sample] * 100)) / 100
+        chars_per_id = len(encode_ids([self._sample_id] * 100)) / 100
         fits = int(self.settings.max_record_chars / 4 / chars_per_id)
         return max(1, min(self.page_capacity, fits))
 
