@@ -53,6 +53,7 @@ from ._journal import (
     Record,
     dump_records,
     parse_entry,
+    retirement_stamp,
 )
 from ._settings import IndexSettings
 from ._transport import NotFound, Outcome
@@ -836,7 +837,7 @@ def collect(
     by_time: dict[float, list[str]] = {}
     for p, t in retired.items():
         if p not in referenced and p not in due:
-            by_time.setdefault(round(t, 3), []).append(p)
+            by_time.setdefault(retirement_stamp(t), []).append(p)
     garbage = tuple((tuple(sorted(ps)), t) for t, ps in sorted(by_time.items()))
     return garbage, due
 

@@ -7,6 +7,7 @@ one or more records, one compact JSON object a line. See docs/design.md, "Record
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,10 +26,17 @@ __all__ = [
     "dump_records",
     "fold_pages",
     "parse_entry",
+    "retirement_stamp",
 ]
 
 RECORD_VERSION: Final = 1
 _MARK: Final = '{"lt":'
+
+
+def retirement_stamp(t: float) -> float:
+    """A page's retirement time as records carry it: rounded UP to the millisecond, so a page
+    never looks retired earlier than it was and its grace is never cut short (7.3)."""
+    return math.ceil(t * 1000) / 1000
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["hide"] = _pack(sorted(ck.hide))
         if ck.held:
             out["held"] = _pack(sorted(ck.held))
-        out["garbage"] = [[_pack(ids), round(t, 3)] for ids, t in ck.garbage]
+        out["garbage"] = [[_pack(ids), retirement_stamp(t)] for ids, t in ck.garbage]
         out["t"] = round(ck.time, 3)
         out["seen"] = list(ck.nonces)
     if record.nonce:

@@ -15,6 +15,7 @@ from linkedthreads._journal import (
     dump_records,
     fold_pages,
     parse_entry,
+    retirement_stamp,
 )
 
 IDS = [f"thread_{i:024d}" for i in range(12)]
@@ -85,3 +86,12 @@ def test_what_is_learned_of_the_pages_keeps_the_list_and_makes_it_countable(
     assert list(fold_pages(unique_pages, overlay)) == before
     assert overlay.exact
     assert overlay.count(sum(len(p) for p in unique_pages)) == len(before)
+
+
+@given(t=st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_a_retirement_stamp_is_never_earlier_than_the_retirement(t: float) -> None:
+    """Stamps round up (a grace is never cut short) by less than a millisecond, and survive
+    the record's JSON unchanged."""
+    stamp = retirement_stamp(t)
+    assert t <= stamp < t + 0.0011
+    assert json.loads(json.dumps(stamp)) == stamp
