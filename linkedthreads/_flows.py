@@ -291,11 +291,11 @@ class Core:
     def overlay_limit(self) -> int:
         """Hidden plus conditional IDs a checkpoint carries before a rebuild resolves them
         (docs/design.md, 7.2): ``max_overlay`` if set, else one page's worth, at most a
-        quarter of a record."""
+        third of a record."""
         if self.settings.max_overlay is not None:
             return self.settings.max_overlay
         chars_per_id = len(encode_ids([self._sample_id] * 100)) / 100
-        fits = int(self.settings.max_record_chars / 4 / chars_per_id)
+        fits = int(self.settings.max_record_chars / 3 / chars_per_id)
         return max(1, min(self.page_capacity, fits))
 
     def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:

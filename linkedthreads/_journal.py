@@ -59,7 +59,8 @@ class Checkpoint:
     a page yet, each ``True`` when conditional (to be listed only if not already in a page).
     ``garbage`` lists pages that no current checkpoint needs, with the time they were retired.
     ``held`` is the part of ``hide`` known to be in the pages (each once), so that a count
-    needs no page read when every hidden ID is held.
+    needs no page read when every hidden ID is held; a record carries it as one flag per
+    hidden ID, so only its hidden part is kept.
     """
 
     upto: str | None
@@ -131,9 +132,12 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["slots"] = ck.slots
         out["extra"] = _pack([i for i, _ in ck.extra])
         out["cond"] = "".join("1" if c else "0" for _, c in ck.extra)
-        out["hide"] = _pack(sorted(ck.hide))
-        if ck.held:
-            out["held"] = _pack(sorted(ck.held))
+        hide = sorted(ck.hide)
+        out["hide"] = _pack(hide)
+        if ck.held & ck.hide:
+            # One flag per hidden ID, in the packed order: a character per ID instead of the
+            # 22 to 29 of another list of IDs, so L hidden IDs fit with room (7.2, 7.4).
+            out["held"] = "".join("1" if i in ck.held else "0" for i in hide)
         out["garbage"] = [[_pack(ids), retirement_stamp(t)] for ids, t in ck.garbage]
         out["t"] = round(ck.time, 3)
         out["seen"] = list(ck.nonces)
@@ -188,7 +192,17 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
             garbage = []
             for item in obj.get("garbage", []):
                 garbage.append((_unpack(item[0], where), float(item[1])))
-            hide = frozenset(_unpack(obj.get("hide"), where))
+            hide_ids = _unpack(obj.get("hide"), where)
+            held_flags = obj.get("held", "")
+            if (
+                not isinstance(held_flags, str)
+                or held_flags.strip("01")
+                or (held_flags and len(held_flags) != len(hide_ids))
+            ):
+                raise CorruptIndexError(
+                    f"{where}: checkpoint held flags do not match its hidden IDs"
+                )
+            hide = frozenset(hide_ids)
             checkpoint = Checkpoint(
                 upto=upto,
                 pages=_unpack(obj.get("pages"), where),
@@ -199,7 +213,7 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 garbage=tuple(garbage),
                 time=float(obj.get("t", 0.0)),
                 nonces=tuple(str(n) for n in obj.get("seen", [])),
-                held=hide & frozenset(_unpack(obj.get("held"), where)),
+                held=frozenset(i for i, f in zip(hide_ids, held_flags, strict=False) if f == "1"),
             )
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc

@@ -25,7 +25,7 @@ class IndexSettings:
       eighth of this, its nonces and retired pages).
     - ``max_overlay``: hidden plus conditional IDs (removals of paged IDs, re-adds) a
       checkpoint may carry before a compaction reads every page and rewrites those that
-      changed. None (the default): one page's worth (``page_capacity``), at most a quarter
+      changed. None (the default): one page's worth (``page_capacity``), at most a third
       of ``max_record_chars``: the most that keeps ``all()`` within ceil(N / d) + 2
       requests. Lower: ``len`` is exact sooner after removals, removals cost more.
     - ``commit_linger_seconds``: how long an append may wait for the records of calls of

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from linkedthreads._codec import encode_ids
+from linkedthreads._errors import CorruptIndexError
 from linkedthreads._journal import (
     Checkpoint,
     Overlay,
@@ -49,16 +51,18 @@ def test_a_checkpoint_round_trips(
     assert entry.nonce == "cd.0"
 
 
-def test_held_outside_hide_is_ignored() -> None:
-    """A ``held`` naming an ID that is not hidden (another program's record) cannot make a
-    count wrong: only hidden IDs are taken from it."""
-    ck = Checkpoint(upto=None, hide=frozenset(IDS[:1]), held=frozenset(IDS[:1]))
+def test_held_is_a_flag_per_hidden_id() -> None:
+    """``held`` travels as one flag per hidden ID in packed order (not another ID list); none
+    held writes no field, and flags that do not match the hidden IDs are refused, naming the
+    entry."""
+    ck = Checkpoint(upto=None, hide=frozenset(IDS[:3]), held=frozenset([IDS[0], IDS[2]]))
     obj = json.loads(dump_records([Record(op="ckpt", checkpoint=ck)]))
-    obj["held"] = encode_ids(IDS[:2])
-    (record,) = parse_entry("e", json.dumps(obj)).records
-    assert record.checkpoint is not None
-    assert record.checkpoint.held == frozenset(IDS[:1])
+    assert obj["held"] == "101"
     assert '"held"' not in dump_records([Record(op="ckpt", checkpoint=Checkpoint(upto=None))])
+    for bad in ("10", "1x1", encode_ids(IDS[:1]), 7):
+        obj["held"] = bad
+        with pytest.raises(CorruptIndexError, match=r"entry_9.*held"):
+            parse_entry("entry_9", json.dumps(obj))
 
 
 @given(
