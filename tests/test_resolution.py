@@ -3,9 +3,14 @@ request counts, with the page list in the checkpoint and in directories."""
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from linkedthreads import IndexSettings, RetryPolicy
+from linkedthreads._codec import encode_ids
+from linkedthreads._journal import Checkpoint, Record, dump_records
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
@@ -48,3 +53,41 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     assert other.stats().children == len(expected)
     assert store.requests - before == 1 + (1 + dirs)  # len: the journal; stats: + dirs
     assert list(other.all()) == expected
+
+
+@pytest.mark.parametrize("codec", ["ascii", "dense"])
+@pytest.mark.parametrize("kind", ["conversations", "threads"])
+def test_a_full_overlay_fits_a_checkpoint_record(kind: str, codec: str) -> None:
+    """The default overlay limit L is a whole page in both codecs (design 7.2), and a
+    checkpoint at the usual worst (a page of ``extra``, L hidden IDs all held, the longest
+    page list kept inline, 128 nonces) stays within ``max_record_chars``."""
+    rng = random.Random(f"{kind}{codec}")
+
+    def some_id() -> str:
+        if kind == "threads":
+            return "thread_" + "".join(rng.choices(string.ascii_letters + string.digits, k=24))
+        return "conv_" + "".join(rng.choices("0123456789abcdef", k=48))
+
+    core = memory_index(MemoryClient(kind), codec=codec)._core
+    limit, page = core.overlay_limit, core.page_capacity
+    pages_hold = {
+        "ascii": {"conversations": 313, "threads": 421},
+        "dense": {"conversations": 718, "threads": 964},
+    }
+    assert limit == page == pages_hold[codec][kind]
+    page_list: list[str] = []
+    while len(encode_ids([*page_list, "x"])) <= core.settings.max_record_chars / 8:
+        page_list.append(some_id())
+    hidden = frozenset(some_id() for _ in range(limit))
+    checkpoint = Checkpoint(
+        upto="msg_" + "0" * 48,
+        pages=tuple(page_list),
+        slots=page * len(page_list),
+        extra=tuple((some_id(), False) for _ in range(page)),
+        hide=hidden,
+        held=hidden,
+        time=1.0e9,
+        nonces=tuple(f"{rng.getrandbits(64):016x}.{i % 20}" for i in range(128)),
+    )
+    text = dump_records([Record(op="ckpt", checkpoint=checkpoint)], "0" * 16 + ".0")
+    assert len(text) <= core.settings.max_record_chars
