@@ -34,6 +34,10 @@ SETTINGS = IndexSettings(gc_grace_seconds=0)
 """The defaults, but retired pages are collected at once, so that their deletion is charged
 to the operation that retired them (with the default grace, a later compaction pays it)."""
 
+COLD = replace(SETTINGS, page_cache_ids=0)
+"""An instance that holds no page (design 7.5): what a process that neither wrote nor read
+the pages pays. The index the benchmark grows is the warm case: it wrote every page."""
+
 
 def random_absent_id(backend: str) -> str:
     """An ID of the backend's shape that no object has."""
@@ -145,10 +149,19 @@ def read_figures(
     out["in_recent"] = {"requests": count(host, lambda: recent in index).requests}
     samples = [rng.choice(paged) for _ in range(5)]
     found = count(host, lambda: [s in index for s in samples])
+    out["in_paged_warm"] = {
+        "requests": found.requests / len(samples),
+        "samples": len(samples),
+        "all_found": all(found.value),
+    }
+    cold = ThreadIndex.open(client, index.root_id, settings=COLD)
+    found = count(host, lambda: [s in cold for s in samples])
+    cold.close()
     out["in_paged"] = {
         "requests": found.requests / len(samples),
         "samples": len(samples),
         "all_found": all(found.value),
+        "cache": "off",
     }
     absent = random_absent_id(index.backend)
     out["in_absent"] = {"requests": count(host, lambda: absent in index).requests}
@@ -205,24 +218,29 @@ def write_figures(
     k = min(cfg.random_ops or cycle, len(ids) // 4)
     picked = rng.sample(paged, min(2 * k, len(paged)))
     old_delete, old_remove = picked[:k], picked[k:]
-    ops: list[tuple[str, list[str], Callable[[str], None]]] = [
-        ("delete_random_old", old_delete, index.delete),
-        ("remove_random_old", old_remove, index.remove),
+    # Deletes by the instance that wrote the pages (its rebuild reads none: design 7.5);
+    # removals by one that holds none (cache off), as a process that never read them.
+    cold = ThreadIndex.open(client, index.root_id, settings=COLD)
+    ops: list[tuple[str, list[str], ThreadIndex, Callable[[str], None]]] = [
+        ("delete_random_old", old_delete, index, index.delete),
+        ("remove_random_old", old_remove, cold, cold.remove),
     ]
-    for name, victims, op in ops:
+    for name, victims, by, op in ops:
         figures = per_op(host, [partial(op, i) for i in victims])
-        figures["len_while_waiting"] = count(host, lambda: len(index)).requests
+        figures["cache"] = "off" if by is cold else "the writer's"
+        figures["len_while_waiting"] = count(host, partial(len, by)).requests
         # What that len() learned of the pages (design 7.4): the same instance's next count,
         # then another instance's once this one's next write has recorded it.
-        figures["len_again"] = count(host, lambda: len(index)).requests
-        ids.append(index.create_child().id)
-        other = ThreadIndex.open(client, index.root_id, settings=SETTINGS)
+        figures["len_again"] = count(host, partial(len, by)).requests
+        ids.append(by.create_child().id)
+        other = ThreadIndex.open(client, index.root_id, settings=COLD)
         figures["len_other_after_next_write"] = count(host, other.__len__).requests
         other.close()
-        figures["settle"] = _settle(host, index, figures)
+        figures["settle"] = _settle(host, by, figures)
         settled = figures["requests"] + figures["settle"]["requests"]
         figures["per_op_settled"] = settled / len(victims) if victims else None
         out[name] = figures
+    cold.close()
     dropped = set(picked)
     ids[:] = [i for i in ids if i not in dropped]
 

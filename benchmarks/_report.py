@@ -112,15 +112,21 @@ OURS_ROWS: list[tuple[str, Getter]] = [
         _w("add_many", "per_child_settled"),
     ),
     ("`delete`, lone, recent (not yet paged) child", _settled_recent("delete_recent")),
-    ("`delete`, lone, random old child: during the sample", _w("delete_random_old", "per_op")),
     (
-        "`delete`, lone, random old child: with the rebuild it leaves due",
+        "`delete`, lone, random old child, the writer (pages cached): during the sample",
+        _w("delete_random_old", "per_op"),
+    ),
+    (
+        "`delete`, lone, random old child, the writer (pages cached): with its rebuild",
         _w("delete_random_old", "per_op_settled"),
     ),
     ("`remove`, lone, recent (not yet paged) child", _settled_recent("remove_recent")),
-    ("`remove`, lone, random old child: during the sample", _w("remove_random_old", "per_op")),
     (
-        "`remove`, lone, random old child: with the rebuild it leaves due",
+        "`remove`, lone, random old child, an instance holding no page: during the sample",
+        _w("remove_random_old", "per_op"),
+    ),
+    (
+        "`remove`, lone, random old child, an instance holding no page: with its rebuild",
         _w("remove_random_old", "per_op_settled"),
     ),
     ("`delete_many` (bulk), per child", _w("delete_many", "per_child")),
@@ -136,14 +142,22 @@ OURS_ROWS: list[tuple[str, Getter]] = [
     ("`all()`", _r("all", "requests")),
     ("pages (index objects read by `all()`)", _r("all", "pages")),
     ("`len`", _r("len", "requests")),
-    ("`len` while removals of paged IDs wait", _w("delete_random_old", "len_while_waiting")),
-    ("`len` again, same instance", _w("delete_random_old", "len_again")),
+    (
+        "`len` while removals of paged IDs wait, an instance holding no page",
+        _w("remove_random_old", "len_while_waiting"),
+    ),
+    ("`len` again, same instance", _w("remove_random_old", "len_again")),
     (
         "`len`, another instance, after the first's next write",
-        _w("delete_random_old", "len_other_after_next_write"),
+        _w("remove_random_old", "len_other_after_next_write"),
+    ),
+    (
+        "`len` while removals of paged IDs wait, the writer (pages cached)",
+        _w("delete_random_old", "len_while_waiting"),
     ),
     ("`in`, a recent child", _r("in_recent", "requests")),
-    ("`in`, a random old child (mean)", _r("in_paged", "requests")),
+    ("`in`, a random old child (mean), an instance holding no page", _r("in_paged", "requests")),
+    ("`in`, a random old child (mean), the writer (pages cached)", _r("in_paged_warm", "requests")),
     ("`in`, an absent ID", _r("in_absent", "requests")),
     ("`open`", _r("open", "requests")),
     ("`verify`", _r("verify", "requests")),
@@ -234,13 +248,22 @@ def _alt_rows(s: R) -> list[list[str]]:
             fmt(lst("delete", "per_op"), 1) if ls else "—",
         ],
         [
-            "`delete`, lone, random old child (with its rebuild)",
+            "`delete`, lone, random old child (with its rebuild; the writer, pages cached)",
             fmt(_get(w, "delete_random_old", "per_op_settled")),
             "—",
             fmt(_get(nv, "delete_random_old", "per_op")),
             seq,
             fmt(lst("delete", "per_op")),
             fmt(lst("delete", "per_op"), 1) if ls else "—",
+        ],
+        [
+            "`remove`, lone, random old child (with its rebuild; an instance holding no page)",
+            fmt(_get(w, "remove_random_old", "per_op_settled")),
+            "—",
+            fmt(_get(nv, "remove_random_old", "per_op")),
+            seq,
+            "—",
+            "—",
         ],
         [
             "list every ID (`all()`)",
@@ -355,9 +378,15 @@ def targets(results: R) -> list[Target]:
                 2.02,
             ),
             (
-                "lone `delete`, random old child, with its rebuild",
+                "lone `delete`, random old child, with its rebuild, the writer (pages cached)",
                 _w("delete_random_old", "per_op_settled"),
                 2.02,
+            ),
+            (
+                "lone `remove` (its record only), random old child, with its rebuild, "
+                "an instance holding no page",
+                _w("remove_random_old", "per_op_settled"),
+                1.02,
             ),
             ("`create_children`, per child", _w("create_children", "per_child"), 1.02),
             ("`delete_many`, per child", _w("delete_many", "per_child"), 1.02),
@@ -386,9 +415,10 @@ def targets(results: R) -> list[Target]:
             why = ""
             if value > goal and ("random old" in label or "rebuild" in label):
                 why = (
-                    "removing paged IDs hides them until a rebuild reads every page, "
-                    "rewrites those that changed and, one compaction later, deletes the "
-                    "replaced ones (design.md §12)"
+                    "removing paged IDs hides them until a rebuild reads every page it does "
+                    "not hold (design.md §7.5), rewrites those that changed and, one "
+                    "compaction later, deletes the replaced ones; no format reaches 2.02 at "
+                    "large N (design.md §12)"
                 )
             elif value > goal and "lone" in label:
                 why = (
@@ -415,7 +445,7 @@ def targets(results: R) -> list[Target]:
             ("`len`", _r("len", "requests")),
             (
                 "`len` after removals of paged IDs, once a write has recorded a count",
-                _w("delete_random_old", "len_other_after_next_write"),
+                _w("remove_random_old", "len_other_after_next_write"),
             ),
         ):
             values = [get(s) for s in sizes.values()]

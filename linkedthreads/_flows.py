@@ -55,6 +55,7 @@ from ._journal import (
     parse_entry,
     retirement_stamp,
 )
+from ._page_cache import PageCache
 from ._settings import IndexSettings
 from ._transport import NotFound, Outcome
 
@@ -273,9 +274,12 @@ class Core:
     # What this instance learned reading pages: which undecided IDs they hold (7.4).
     resolution: Resolution | None = None
     until_check: int = 0
+    # Contents of pages and directories this instance wrote or read (immutable: 7.5).
+    cache: PageCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.capacity = slot_capacity_bits(self.alphabet)
+        self.cache = PageCache(self.settings.page_cache_ids)
         self.until_check = random.randint(1, self.settings.compact_every)
 
     @functools.cached_property
@@ -414,32 +418,52 @@ def _feed(scan: JournalScan, page: Sequence[EntryText]) -> bool:
     return any(scan.feed(parse_entry(item.id, item.text)) for item in page)
 
 
-def _decode_page(page_id: str, outcome: Outcome) -> list[str]:
+def _decode_page(page_id: str, outcome: Outcome) -> tuple[list[str], int, int]:
+    """A page's IDs, and the bit string they were packed in (what the cache keeps)."""
     if isinstance(outcome.error, NotFound):
         raise PageGone(page_id)
     container: Container = outcome.unwrap()
     try:
-        return bits_to_ids(*decode_slots(dict(container.metadata)))
+        value, nbits = decode_slots(dict(container.metadata))
+        return bits_to_ids(value, nbits), value, nbits
     except CorruptIndexError as exc:
         raise CorruptIndexError(f"index page {page_id!r} is damaged: {exc}") from exc
 
 
 def read_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
-    """Every page's IDs, ``read_concurrency`` requests at a time."""
+    """Every page's IDs as stored now, ``read_concurrency`` requests at a time (no cache:
+    for ``verify`` and ``destroy``, whose job is what the server holds)."""
     out: list[list[str]] = []
     step = core.settings.read_concurrency
     for start in range(0, len(page_ids), step):
         ids = page_ids[start : start + step]
         outcomes = yield from send_all([core.backend.retrieve(p) for p in ids])
-        out.extend(_decode_page(p, o) for p, o in zip(ids, outcomes, strict=True))
+        out.extend(_decode_page(p, o)[0] for p, o in zip(ids, outcomes, strict=True))
     return out
+
+
+def cached_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
+    """Every page's IDs, from this instance's cache where it has them (pages never change:
+    docs/design.md 7.5), the others read ``read_concurrency`` at a time and cached."""
+    out: list[list[str] | None] = [core.cache.get(p) for p in page_ids]
+    missing = [i for i, content in enumerate(out) if content is None]
+    step = core.settings.read_concurrency
+    for start in range(0, len(missing), step):
+        where = missing[start : start + step]
+        ids = [page_ids[i] for i in where]
+        outcomes = yield from send_all([core.backend.retrieve(p) for p in ids])
+        for i, page_id, outcome in zip(where, ids, outcomes, strict=True):
+            content, value, nbits = _decode_page(page_id, outcome)
+            core.cache.put(page_id, value, nbits, len(content))
+            out[i] = content
+    return [c for c in out if c is not None]
 
 
 def page_list(core: Core, base: Checkpoint) -> Flow[list[str]]:
     """The base's pages, reading its directories if it has any."""
     if not base.dirs:
         return list(base.pages)
-    contents = yield from read_pages(core, base.dirs)
+    contents = yield from cached_pages(core, base.dirs)
     return [p for ids in contents for p in ids]
 
 
@@ -460,7 +484,7 @@ def list_ids(core: Core) -> Flow[None]:
                 chunk = pages[start : start + step]
                 outcomes = yield from send_all([core.backend.retrieve(p) for p in chunk])
                 for page_id, outcome in zip(chunk, outcomes, strict=True):
-                    content = _decode_page(page_id, outcome)
+                    content = _decode_page(page_id, outcome)[0]
                     learner.page(content)
                     ids = folder.page(content)
                     if ids:
@@ -497,7 +521,7 @@ def _count(core: Core) -> Flow[int]:
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
         chunk = pages[start : start + step]
-        contents = yield from read_pages(core, chunk)
+        contents = yield from cached_pages(core, chunk)
         for content in contents:
             learner.page(content)
             total += len(folder.page(content))
@@ -517,9 +541,16 @@ def _contains(core: Core, child_id: str) -> Flow[bool]:
     if child_id in view.overlay.hide:
         return False
     pages = yield from page_list(core, view.base)
+    unread: list[str] = []
+    for page_id in pages:  # what this instance already holds costs nothing: look there first
+        content = core.cache.get(page_id)
+        if content is None:
+            unread.append(page_id)
+        elif child_id in content:
+            return True
     step = core.settings.read_concurrency
-    for start in range(0, len(pages), step):
-        contents = yield from read_pages(core, pages[start : start + step])
+    for start in range(0, len(unread), step):
+        contents = yield from cached_pages(core, unread[start : start + step])
         if any(child_id in c for c in contents):
             return True
     return False
@@ -748,7 +779,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
         step = core.settings.read_concurrency
         for start in range(0, len(page_ids), step):
             chunk = page_ids[start : start + step]
-            contents = yield from read_pages(core, chunk)
+            contents = yield from cached_pages(core, chunk)
             for page_id, content in zip(chunk, contents, strict=True):
                 planned.extend(rebuilder.feed(page_id, content))
             # Write what is decided as we go, so memory stays about one batch of pages.
@@ -779,14 +810,17 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
 def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]:
     """Create the planned pages that are new, concurrently; every page's ID, in order."""
     new = [p for p in planned if isinstance(p, list)]
-    requests = []
-    for ids in new:
-        value, nbits = ids_to_bits(ids)
-        requests.append(core.backend.create(encode_slots(value, nbits, core.alphabet), {}))
+    packed = [ids_to_bits(ids) for ids in new]
+    requests = [
+        core.backend.create(encode_slots(value, nbits, core.alphabet), {})
+        for value, nbits in packed
+    ]
     outcomes = yield from send_all(requests)
     error = first_error(outcomes)
     if error is not None:
         raise error
+    for outcome, ids, (value, nbits) in zip(outcomes, new, packed, strict=True):
+        core.cache.put(outcome.value.id, value, nbits, len(ids))
     made = iter(o.value.id for o in outcomes)
     return [p if isinstance(p, str) else next(made) for p in planned]
 
@@ -797,7 +831,7 @@ def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]
     if len(encode_ids(pages)) <= core.settings.max_record_chars // 8:
         return []
     old = list(base.dirs)
-    old_contents = (yield from read_pages(core, old)) if old else []
+    old_contents = (yield from cached_pages(core, old)) if old else []
     planned: list[PlannedPage] = []
     for i, (chunk, _) in enumerate(chunk_for_pages(pages, core.capacity)):
         planned.append(old[i] if i < len(old) and old_contents[i] == chunk else chunk)

@@ -34,6 +34,10 @@ class IndexSettings:
     - ``gc_grace_seconds``: how long a page stays after no checkpoint needs it, so that a
       slow reader or compactor of an older checkpoint can still finish. 0 collects at once:
       only for an index with one user at a time (tests, benchmarks).
+    - ``page_cache_ids``: how many IDs' worth of pages (and directories) an instance keeps
+      from those it wrote or read, so that a rebuild, ``len`` and ``in`` need not read them
+      again (pages never change: docs/design.md, 7.5). About 26 bytes an ID; 0 turns it off.
+      ``all()`` and ``verify`` always read.
     - ``retry``: the retry policy of every request the library makes.
     """
 
@@ -45,6 +49,7 @@ class IndexSettings:
     max_overlay: int | None = None
     commit_linger_seconds: float = 0.5
     gc_grace_seconds: float = 300.0
+    page_cache_ids: int = 250_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -64,5 +69,7 @@ class IndexSettings:
             raise ValueError("IndexSettings.compact_every must be at most 99")
         if self.commit_linger_seconds < 0:
             raise ValueError("IndexSettings.commit_linger_seconds must not be negative")
+        if self.page_cache_ids < 0:
+            raise ValueError("IndexSettings.page_cache_ids must not be negative")
         if self.gc_grace_seconds < 0:
             raise ValueError("IndexSettings.gc_grace_seconds must not be negative")

@@ -176,9 +176,10 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     client: Any, emulator: Any, backend: str
 ) -> None:
     """Removing IDs that pages hold (one listed, one never listed) makes the count need the
-    pages; the first len() reads them, the same instance's next len() costs 1 request, and
-    once its next write records what it learned (a `held` checkpoint, design 7.4), every
-    reader's len() and stats().children cost 1 request again. The list never changes."""
+    pages; a reader's first len() reads them, its next len() costs 1 request, and once its
+    next write records what it learned (a `held` checkpoint, design 7.4), every reader's
+    len() and stats().children cost 1 request again. The instance that wrote the pages
+    counts from its cache (design 7.5): 1 request. The list never changes."""
     idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
     kids = [c.id for c in idx.create_children(idx.page_capacity * 2)]
     idx.compact()
@@ -189,18 +190,22 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     expected = [k for k in kids if k != kids[5]]
     pages = idx.stats().pages
     assert pages >= 1
+    reader = ThreadIndex.open(client, idx.root_id)
     before = total(emulator)
-    assert len(idx) == len(expected)
+    assert len(reader) == len(expected)
     assert total(emulator) - before == 1 + pages
     before = total(emulator)
-    assert len(idx) == len(expected)
-    assert kids[7] in idx
-    assert kids[5] not in idx
-    assert stranger not in idx
+    assert len(reader) == len(expected)
+    assert kids[7] in reader
+    assert kids[5] not in reader
+    assert stranger not in reader
     assert total(emulator) - before == 4  # len, then three `in` decided by the journal
+    before = total(emulator)
+    assert len(idx) == len(expected)
+    assert total(emulator) - before == 1  # the writer holds its pages
     fresh = ThreadIndex.open(client, idx.root_id)
     assert fresh.stats().children is None  # nothing recorded yet
-    extra = idx.create_child().id  # the next write records what idx learned
+    extra = reader.create_child().id  # the next write records what the reader learned
     before = total(emulator)
     assert len(fresh) == len(expected) + 1
     assert fresh.stats().children == len(expected) + 1

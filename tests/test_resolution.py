@@ -18,9 +18,10 @@ from .memory_client import MemoryClient
 
 @pytest.mark.parametrize("directories", [False, True])
 def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) -> None:
-    """Removing paged IDs (one listed, one never listed) makes the count read the pages once;
-    the reader's next write records what it learned, and every instance counts in 1 request
-    again, whether the page list sits in the checkpoint or in directories."""
+    """Removing paged IDs (one listed, one never listed) makes a reader's count read the
+    pages once; the reader's next write records what it learned, and every instance counts
+    in 1 request again, whether the page list sits in the checkpoint or in directories. The
+    writer, which holds the pages and directories it wrote (design 7.5), counts in 1."""
     settings = IndexSettings(
         compact_every=99,
         max_record_chars=4_000 if directories else 64_000,
@@ -36,22 +37,28 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     index.remove(ids[3])
     index.remove("conv_" + "f" * 48)  # never listed
     expected = [i for i in ids if i != ids[3]]
+    reader = memory_index(client, index.root_id, settings=settings, page_ids=2)
     other = memory_index(client, index.root_id, settings=settings, page_ids=2)
-    assert other.stats().children is None
-
     store = client.store
     before = store.requests
-    assert len(index) == len(expected)
-    assert store.requests - before > 20  # the pages, once
-    before = store.requests
-    assert len(index) == len(expected)
+    assert other.stats().children is None
     assert store.requests - before == 1 + dirs  # the journal (and the directories)
 
-    expected.append(index.create_child().id)  # the next write records what it learned
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert store.requests - before > 20  # the pages, once
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert store.requests - before == 1  # the journal (directories and pages: cached)
+    before = store.requests
+    assert len(index) == len(expected)
+    assert store.requests - before == 1  # the writer holds what it wrote
+
+    expected.append(reader.create_child().id)  # the next write records what it learned
     before = store.requests
     assert len(other) == len(expected)
     assert other.stats().children == len(expected)
-    assert store.requests - before == 1 + (1 + dirs)  # len: the journal; stats: + dirs
+    assert store.requests - before == 2  # the journal, twice (other holds the directories)
     assert list(other.all()) == expected
 
 
