@@ -329,8 +329,11 @@ class Learner:
             for id_ in self.unknown.intersection(ids):
                 self.seen[id_] = self.seen.get(id_, 0) + ids.count(id_)
 
-    def learn(self, core: Core, base: Checkpoint, pages: Sequence[str]) -> None:
-        """Every page was read: remember what they hold, and let the next write record it."""
+    def learn(
+        self, core: Core, base: Checkpoint, pages: Sequence[str], *, record_soon: bool = True
+    ) -> None:
+        """Every page was read: remember what they hold, and (``record_soon``) let the next
+        write record it."""
         if not self.unknown:
             return
         held = frozenset(i for i, n in self.seen.items() if n == 1)
@@ -341,7 +344,23 @@ class Learner:
             if old is not None and old.pages == key:
                 held, absent = held | old.held, absent | old.absent
             core.resolution = Resolution(key, held, absent, base.dirs)
-            core.until_check = 0
+            if record_soon:
+                core.until_check = 0
+
+
+def learn_from_cache(core: Core, view: View, pages: Sequence[str]) -> None:
+    """When this instance holds every page of the view's base (7.5), learn where the
+    overlay's undecided IDs are without a request, so that the checkpoint being planned
+    records it (7.4) and every reader's ``len`` costs 1 request."""
+    learner = Learner(resolved(core, view.overlay, pages))
+    if not learner.unknown or not all(p in core.cache for p in pages):
+        return
+    for page_id in pages:
+        content = core.cache.get(page_id)
+        if content is None:  # dropped meanwhile by another thread of this instance
+            return
+        learner.page(content)
+    learner.learn(core, view.base, pages, record_soon=False)
 
 
 def resolved(core: Core, overlay: Overlay, pages: Sequence[str]) -> Overlay:
@@ -763,6 +782,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
     base = view.base
     page_ids = yield from page_list(core, base)
+    learn_from_cache(core, view, page_ids)
     overlay = resolved(core, view.overlay, page_ids)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
     limit = core.overlay_limit

@@ -31,6 +31,9 @@ class PageCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, object_id: object) -> bool:
+        return object_id in self._entries
+
     @property
     def ids(self) -> int:
         """How many IDs the cached pages hold in all."""

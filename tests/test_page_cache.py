@@ -130,3 +130,27 @@ def test_verify_reads_what_the_server_holds_not_the_cache() -> None:
     assert checkpoint_pages[1] in " ".join(report.problems)
     assert index.verify(repair=True).repaired
     assert list(index.all()) == ids
+
+
+@pytest.mark.parametrize("cache", [250_000, 0])
+def test_a_compaction_by_the_writer_records_what_its_pages_hold(cache: int) -> None:
+    """After removals of paged IDs (one listed, one never listed), a compaction
+    by the instance that holds every page records where the undecided IDs are without a page
+    read (design 7.4, 7.5), so that any reader counts in 1 request; without the cache the
+    count still needs the pages. The list is the same either way."""
+    client = MemoryClient("conversations")
+    index = memory_index(client, settings=_settings(cache), page_ids=5)
+    ids = [c.id for c in index.create_children(60)]
+    index.compact(full=True)
+    index.remove(ids[3])
+    index.remove("conv_" + "f" * 48)  # never listed
+    store = client.store
+    before = store.requests
+    index.compact()
+    assert store.requests - before == 2  # the journal, the append: no page read
+    reader = memory_index(client, index.root_id, settings=_settings(0), page_ids=5)
+    expected = [i for i in ids if i != ids[3]]
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert (store.requests - before == 1) is (cache > 0)
+    assert list(reader.all()) == expected
