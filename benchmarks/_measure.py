@@ -20,6 +20,7 @@ __all__ = [
     "chain_depth",
     "count",
     "log",
+    "object_creates",
     "object_reads",
     "peak_memory",
     "per_op",
@@ -58,6 +59,15 @@ def object_reads(routes: dict[str, int]) -> int:
         and route.endswith("}")
         and "/messages" not in route
         and "/items" not in route
+    )
+
+
+def object_creates(routes: dict[str, int]) -> int:
+    """Creates of whole objects (pages, directories, children), not of journal entries."""
+    return sum(
+        n
+        for route, n in routes.items()
+        if route in ("POST /v1/conversations", "POST /v1/threads")
     )
 
 

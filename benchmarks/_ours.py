@@ -17,7 +17,7 @@ from linkedthreads import CHILD_TAG_KEY, IndexSettings, ThreadIndex
 
 from ._config import Config
 from ._host import Host, Recorder
-from ._measure import count, log, object_reads, peak_memory, per_op, round_trips
+from ._measure import count, log, object_creates, object_reads, peak_memory, per_op, round_trips
 from ._populate import create_objects, journal_page_bytes
 
 __all__ = [
@@ -65,7 +65,7 @@ def _settle(host: Host, index: ThreadIndex, phase: dict[str, Any]) -> dict[str, 
       the pages that changed: if anything waits, a full compaction;
     - pages a rebuild replaced are deleted by the compaction after it (the checkpoint that
       still names them must be superseded first): if the phase or the full compaction read
-      pages, one more compaction.
+      pages, or the full compaction wrote some, one more compaction.
     """
     waiting = index.stats().waiting
     requests = 0
@@ -73,7 +73,9 @@ def _settle(host: Host, index: ThreadIndex, phase: dict[str, Any]) -> dict[str, 
     if waiting:
         done = count(host, lambda: index.compact(full=True))
         requests += done.requests
-        rebuilt = rebuilt or done.object_reads > 0
+        # A rebuild reads the pages it does not hold and writes new ones; a full compaction
+        # by the writer, which holds them all (design 7.5), only writes.
+        rebuilt = rebuilt or done.object_reads > 0 or object_creates(done.routes) > 0
     if rebuilt:
         requests += count(host, index.compact).requests
     return {"waiting": waiting, "rebuilt": rebuilt, "requests": requests}
