@@ -65,9 +65,7 @@ def object_reads(routes: dict[str, int]) -> int:
 def object_creates(routes: dict[str, int]) -> int:
     """Creates of whole objects (pages, directories, children), not of journal entries."""
     return sum(
-        n
-        for route, n in routes.items()
-        if route in ("POST /v1/conversations", "POST /v1/threads")
+        n for route, n in routes.items() if route in ("POST /v1/conversations", "POST /v1/threads")
     )
 
 

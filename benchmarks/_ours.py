@@ -166,7 +166,10 @@ def read_figures(
         "cache": "off",
     }
     absent = random_absent_id(index.backend)
-    out["in_absent"] = {"requests": count(host, lambda: absent in index).requests}
+    cold = ThreadIndex.open(client, index.root_id, settings=COLD)
+    out["in_absent"] = {"requests": count(host, lambda: absent in cold).requests, "cache": "off"}
+    cold.close()
+    out["in_absent_warm"] = {"requests": count(host, lambda: absent in index).requests}
     if len(ids) <= cfg.verify_max:
         verified = count(host, index.verify)
         out["verify"] = {
@@ -338,7 +341,9 @@ def round_trip_figures(
         out[f"all_c{c}"] = round_trips(host, recorder, latency, partial(_lister, reader), 1)
         reader.close()
     absent = random_absent_id(index.backend)
-    out["in_absent"] = round_trips(host, recorder, latency, lambda: lambda: absent in index, 1)
+    cold = ThreadIndex.open(client, index.root_id, settings=COLD)  # scans every page
+    out["in_absent"] = round_trips(host, recorder, latency, lambda: lambda: absent in cold, 1)
+    cold.close()
     made: list[str] = []
     out["create_child"] = round_trips(
         host, recorder, latency, lambda: lambda: made.append(index.create_child().id), repeat

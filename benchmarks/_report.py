@@ -158,7 +158,8 @@ OURS_ROWS: list[tuple[str, Getter]] = [
     ("`in`, a recent child", _r("in_recent", "requests")),
     ("`in`, a random old child (mean), an instance holding no page", _r("in_paged", "requests")),
     ("`in`, a random old child (mean), the writer (pages cached)", _r("in_paged_warm", "requests")),
-    ("`in`, an absent ID", _r("in_absent", "requests")),
+    ("`in`, an absent ID, an instance holding no page", _r("in_absent", "requests")),
+    ("`in`, an absent ID, the writer (pages cached)", _r("in_absent_warm", "requests")),
     ("`open`", _r("open", "requests")),
     ("`verify`", _r("verify", "requests")),
     ("`destroy`", lambda s: _get(s, "destroy", "requests")),
@@ -190,7 +191,7 @@ RT_ROWS: list[tuple[str, Getter]] = [
     ),
     ("`all()`, read_concurrency 32", lambda s: _get(s, "round_trips", "all_c32", "round_trips")),
     (
-        "`in`, an absent ID (scans every page)",
+        "`in`, an absent ID, an instance holding no page (scans every page)",
         lambda s: _get(s, "round_trips", "in_absent", "round_trips"),
     ),
     ("`create_child`, lone", lambda s: _get(s, "round_trips", "create_child", "round_trips")),
