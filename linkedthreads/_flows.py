@@ -473,7 +473,7 @@ def cached_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
         outcomes = yield from send_all([core.backend.retrieve(p) for p in ids])
         for i, page_id, outcome in zip(where, ids, outcomes, strict=True):
             content, value, nbits = _decode_page(page_id, outcome)
-            core.cache.put(page_id, value, nbits, len(content))
+            core.cache.put(page_id, value, nbits, content)
             out[i] = content
     return [c for c in out if c is not None]
 
@@ -562,10 +562,10 @@ def _contains(core: Core, child_id: str) -> Flow[bool]:
     pages = yield from page_list(core, view.base)
     unread: list[str] = []
     for page_id in pages:  # what this instance already holds costs nothing: look there first
-        content = core.cache.get(page_id)
-        if content is None:
+        held = core.cache.holds(page_id, child_id)
+        if held is None:
             unread.append(page_id)
-        elif child_id in content:
+        elif held:
             return True
     step = core.settings.read_concurrency
     for start in range(0, len(unread), step):
@@ -840,7 +840,7 @@ def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]
     if error is not None:
         raise error
     for outcome, ids, (value, nbits) in zip(outcomes, new, packed, strict=True):
-        core.cache.put(outcome.value.id, value, nbits, len(ids))
+        core.cache.put(outcome.value.id, value, nbits, ids)
     made = iter(o.value.id for o in outcomes)
     return [p if isinstance(p, str) else next(made) for p in planned]
 

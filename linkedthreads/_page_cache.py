@@ -4,18 +4,30 @@ Pages and directories are never changed once written, so their contents, keyed b
 ID, stay true for good: a cached copy can stand in for a read. The cache is a bounded LRU,
 measured in IDs, holding each page as the bit string its slots decode to (about 26 bytes a
 conversation ID, 19 a thread ID: what reading or writing the page computes anyway, so caching
-costs no encoding), and an instance's memory stays under ``IndexSettings.page_cache_ids``
-IDs' worth whatever N is.
+costs no encoding), plus a sorted array of the IDs' hashes (8 bytes an ID) so that testing
+whether a page holds an ID decodes nothing unless the hash matches. An instance's memory stays
+under ``IndexSettings.page_cache_ids`` IDs' worth whatever N is.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
+from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ._codec import bits_to_ids
 
 __all__ = ["PageCache"]
+
+
+class _Entry(NamedTuple):
+    value: int  # the packed bits
+    nbits: int
+    size: int  # how many IDs
+    hashes: array[int]  # hash() of each ID, sorted: a fast, exact-on-confirmation "holds"
 
 
 class PageCache:
@@ -23,8 +35,7 @@ class PageCache:
 
     def __init__(self, max_ids: int) -> None:
         self.max_ids = max_ids
-        # object ID -> (packed bits, bit count, ID count)
-        self._entries: OrderedDict[str, tuple[int, int, int]] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._ids = 0
         self._lock = threading.Lock()
 
@@ -40,23 +51,43 @@ class PageCache:
         return self._ids
 
     def get(self, object_id: str) -> list[str] | None:
-        with self._lock:
-            found = self._entries.get(object_id)
-            if found is None:
-                return None
-            self._entries.move_to_end(object_id)
-        return bits_to_ids(found[0], found[1])
+        found = self._touch(object_id)
+        return None if found is None else bits_to_ids(found.value, found.nbits)
 
-    def put(self, object_id: str, value: int, nbits: int, size: int) -> None:
-        """Remember that ``object_id`` holds the ``size`` IDs packed in ``value``."""
+    def holds(self, object_id: str, child_id: str) -> bool | None:
+        """Whether the cached object holds ``child_id``; None when it is not cached.
+
+        Exact: a matching hash is confirmed by decoding the page, so only a page that holds
+        the ID (or, once in about 2**64 / size tests, a colliding one) is decoded.
+        """
+        found = self._touch(object_id)
+        if found is None:
+            return None
+        key = hash(child_id)
+        at = bisect_left(found.hashes, key)
+        if at == len(found.hashes) or found.hashes[at] != key:
+            return False
+        return child_id in bits_to_ids(found.value, found.nbits)
+
+    def put(self, object_id: str, value: int, nbits: int, ids: Sequence[str]) -> None:
+        """Remember that ``object_id`` holds ``ids``, packed in ``value``."""
+        size = len(ids)
         if size > self.max_ids:
             return
+        entry = _Entry(value, nbits, size, array("q", sorted(hash(i) for i in ids)))
         with self._lock:
             old = self._entries.pop(object_id, None)
             if old is not None:
-                self._ids -= old[2]
-            self._entries[object_id] = (value, nbits, size)
+                self._ids -= old.size
+            self._entries[object_id] = entry
             self._ids += size
             while self._ids > self.max_ids:
-                _, (_, _, dropped) = self._entries.popitem(last=False)
-                self._ids -= dropped
+                _, dropped = self._entries.popitem(last=False)
+                self._ids -= dropped.size
+
+    def _touch(self, object_id: str) -> _Entry | None:
+        with self._lock:
+            found = self._entries.get(object_id)
+            if found is not None:
+                self._entries.move_to_end(object_id)
+            return found

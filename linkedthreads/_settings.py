@@ -36,7 +36,7 @@ class IndexSettings:
       only for an index with one user at a time (tests, benchmarks).
     - ``page_cache_ids``: how many IDs' worth of pages (and directories) an instance keeps
       from those it wrote or read, so that a rebuild, ``len`` and ``in`` need not read them
-      again (pages never change: docs/design.md, 7.5). About 26 bytes an ID; 0 turns it off.
+      again (pages never change: docs/design.md, 7.5). About 34 bytes an ID; 0 turns it off.
       ``all()`` and ``verify`` always read.
     - ``retry``: the retry policy of every request the library makes.
     """

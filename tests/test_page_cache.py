@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from linkedthreads import IndexSettings, RetryPolicy
 from linkedthreads import _flows as flows
@@ -19,7 +21,7 @@ from .memory_client import MemoryClient
 
 def _put(cache: PageCache, page_id: str, ids: list[str]) -> None:
     value, nbits = ids_to_bits(ids)
-    cache.put(page_id, value, nbits, len(ids))
+    cache.put(page_id, value, nbits, ids)
 
 
 def _ids(n: int, tag: str) -> list[str]:
@@ -57,6 +59,42 @@ def test_a_page_larger_than_the_cache_is_not_kept_and_zero_turns_it_off() -> Non
     off = PageCache(0)
     _put(off, "p1", _ids(1, "1"))
     assert off.get("p1") is None
+
+
+_IDS = st.lists(
+    st.one_of(
+        st.text(alphabet="0123456789abcdef", min_size=48, max_size=48).map("conv_".__add__),
+        st.text(min_size=1, max_size=30),  # any other shape: the raw fallback
+    ),
+    min_size=1,
+    max_size=40,
+    unique=True,
+)
+
+
+@given(_IDS, st.lists(st.text(min_size=1, max_size=30), max_size=10))
+def test_holds_answers_exactly_what_the_page_holds(ids: list[str], others: list[str]) -> None:
+    cache = PageCache(100)
+    assert cache.holds("p1", ids[0]) is None  # not cached: the caller must read the page
+    _put(cache, "p1", ids)
+    for candidate in ids + others:
+        assert cache.holds("p1", candidate) is (candidate in ids)
+
+
+def test_holds_decodes_only_a_page_whose_hash_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Testing an absent ID against cached pages costs no decoding (design 7.5)."""
+    from linkedthreads import _page_cache
+
+    cache = PageCache(1_000)
+    for n in range(10):
+        _put(cache, f"p{n}", _ids(50, str(n)))
+    decoded: list[int] = []
+    real = _page_cache.bits_to_ids
+    monkeypatch.setattr(_page_cache, "bits_to_ids", lambda v, n: decoded.append(n) or real(v, n))
+    assert not any(cache.holds(f"p{n}", "conv_" + "e" * 48) for n in range(10))
+    assert decoded == []
+    assert cache.holds("p7", _ids(50, "7")[31]) is True
+    assert len(decoded) == 1
 
 
 def test_page_cache_ids_must_not_be_negative() -> None:
