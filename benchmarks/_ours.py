@@ -156,9 +156,8 @@ def read_figures(
         "samples": len(samples),
         "all_found": all(found.value),
     }
-    cold = ThreadIndex.open(client, index.root_id, settings=COLD)
+    cold = ThreadIndex.open(client, index.root_id, settings=COLD)  # keeps no page
     found = count(host, lambda: [s in cold for s in samples])
-    cold.close()
     out["in_paged"] = {
         "requests": found.requests / len(samples),
         "samples": len(samples),
@@ -166,7 +165,6 @@ def read_figures(
         "cache": "off",
     }
     absent = random_absent_id(index.backend)
-    cold = ThreadIndex.open(client, index.root_id, settings=COLD)
     out["in_absent"] = {"requests": count(host, lambda: absent in cold).requests, "cache": "off"}
     cold.close()
     out["in_absent_warm"] = {"requests": count(host, lambda: absent in index).requests}

@@ -26,7 +26,6 @@ __all__ = ["PageCache"]
 class _Entry(NamedTuple):
     value: int  # the packed bits
     nbits: int
-    size: int  # how many IDs
     hashes: array[int]  # hash() of each ID, sorted: a fast, exact-on-confirmation "holds"
 
 
@@ -71,19 +70,18 @@ class PageCache:
 
     def put(self, object_id: str, value: int, nbits: int, ids: Sequence[str]) -> None:
         """Remember that ``object_id`` holds ``ids``, packed in ``value``."""
-        size = len(ids)
-        if size > self.max_ids:
+        if len(ids) > self.max_ids:
             return
-        entry = _Entry(value, nbits, size, array("q", sorted(hash(i) for i in ids)))
+        entry = _Entry(value, nbits, array("q", sorted(hash(i) for i in ids)))
         with self._lock:
             old = self._entries.pop(object_id, None)
             if old is not None:
-                self._ids -= old.size
+                self._ids -= len(old.hashes)
             self._entries[object_id] = entry
-            self._ids += size
+            self._ids += len(ids)
             while self._ids > self.max_ids:
                 _, dropped = self._entries.popitem(last=False)
-                self._ids -= dropped.size
+                self._ids -= len(dropped.hashes)
 
     def _touch(self, object_id: str) -> _Entry | None:
         with self._lock:
