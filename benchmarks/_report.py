@@ -143,6 +143,14 @@ OURS_ROWS: list[tuple[str, Getter]] = [
     ("pages (index objects read by `all()`)", _r("all", "pages")),
     ("`len`", _r("len", "requests")),
     (
+        "`len` right after the writer's removals of paged IDs, another instance",
+        _w("delete_random_old", "len_cold_reader"),
+    ),
+    (
+        "`len` right after removals of paged IDs by an instance holding no page, another one",
+        _w("remove_random_old", "len_cold_reader"),
+    ),
+    (
         "`len` while removals of paged IDs wait, an instance holding no page",
         _w("remove_random_old", "len_while_waiting"),
     ),
@@ -444,6 +452,10 @@ def targets(results: R) -> list[Target]:
         for label, get in (
             ("`open`", _r("open", "requests")),
             ("`len`", _r("len", "requests")),
+            (
+                "`len` of any reader right after the writer's removals of paged IDs",
+                _w("delete_random_old", "len_cold_reader"),
+            ),
             (
                 "`len` after removals of paged IDs, once a write has recorded a count",
                 _w("remove_random_old", "len_other_after_next_write"),

@@ -9,6 +9,7 @@ and returns its result. The sync and async front ends only drive flows (as httpx
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import random
 import secrets
@@ -52,10 +53,12 @@ from ._journal import (
     Overlay,
     Record,
     dump_records,
+    page_facts,
+    page_list_key,
     parse_entry,
     retirement_stamp,
 )
-from ._page_cache import PageCache
+from ._page_cache import PageCache, Probe
 from ._settings import IndexSettings
 from ._transport import NotFound, Outcome
 
@@ -273,6 +276,9 @@ class Core:
     undeleted: dict[str, float] = field(default_factory=dict)
     # What this instance learned reading pages: which undecided IDs they hold (7.4).
     resolution: Resolution | None = None
+    # The newest page list this instance learned (its key and pages): the one its add and rm
+    # records state facts about when it holds every page (4.4).
+    known: tuple[str, tuple[str, ...]] | None = None
     until_check: int = 0
     # Contents of pages and directories this instance wrote or read (immutable: 7.5).
     cache: PageCache = field(init=False)
@@ -329,6 +335,11 @@ class Learner:
             for id_ in self.unknown.intersection(ids):
                 self.seen[id_] = self.seen.get(id_, 0) + ids.count(id_)
 
+    def found(self, counts: Mapping[str, int]) -> None:
+        """A page holds these IDs, so many times each (from ``PageCache.find``)."""
+        for id_, n in counts.items():
+            self.seen[id_] = self.seen.get(id_, 0) + n
+
     def learn(
         self, core: Core, base: Checkpoint, pages: Sequence[str], *, record_soon: bool = True
     ) -> None:
@@ -355,12 +366,57 @@ def learn_from_cache(core: Core, view: View, pages: Sequence[str]) -> None:
     learner = Learner(resolved(core, view.overlay, pages))
     if not learner.unknown or not all(p in core.cache for p in pages):
         return
+    if not _search_cache(core, learner, pages):  # all still cached: nothing dropped meanwhile
+        learner.learn(core, view.base, pages, record_soon=False)
+
+
+def _search_cache(core: Core, learner: Learner, pages: Sequence[str]) -> list[str]:
+    """Feed ``learner`` what the cached pages hold of its undecided IDs (decoding only pages
+    whose hashes match); return the pages not cached."""
+    probe = Probe(learner.unknown)
+    unread = []
     for page_id in pages:
-        content = core.cache.get(page_id)
-        if content is None:  # dropped meanwhile by another thread of this instance
-            return
-        learner.page(content)
-    learner.learn(core, view.base, pages, record_soon=False)
+        counts = core.cache.find(page_id, probe)
+        if counts is None:
+            unread.append(page_id)
+        else:
+            learner.found(counts)
+    return unread
+
+
+def placed_in_cache(core: Core, ids: Sequence[str]) -> tuple[str, str]:
+    """Where ``ids`` are in the newest page list this instance knows, when it holds every
+    page of it: that list's key and one flag per ID (``1`` held once, ``0`` held by none,
+    ``-`` more than once), for a record to state (4.4); else ``("", "")``. No request."""
+    known = core.known
+    if known is None or not ids:
+        return "", ""
+    key, pages = known
+    if not pages:  # no page holds anything: nothing worth stating
+        return "", ""
+    probe = Probe(ids)
+    seen: dict[str, int] = {}
+    for page_id in pages:
+        counts = core.cache.find(page_id, probe)
+        if counts is None:
+            return "", ""
+        for id_, n in counts.items():
+            seen[id_] = seen.get(id_, 0) + n
+    flags = {0: "0", 1: "1"}
+    return key, "".join(flags.get(seen.get(i, 0), "-") for i in ids)
+
+
+def state_placement(core: Core, records: list[Record]) -> list[Record]:
+    """``records`` with each ``rm`` and ``add`` (but a ``new`` one, which needs none) stating
+    where its IDs are, when this instance knows (4.4)."""
+    out = []
+    for record in records:
+        if record.op in ("add", "rm") and not (record.new or record.at):
+            at, placed = placed_in_cache(core, record.ids)
+            if at:
+                record = dataclasses.replace(record, at=at, placed=placed)
+        out.append(record)
+    return out
 
 
 def resolved(core: Core, overlay: Overlay, pages: Sequence[str]) -> Overlay:
@@ -426,6 +482,8 @@ def read_view(core: Core) -> Flow[View]:
     assert scan.base is not None
     overlay = Overlay(scan.base)
     overlay.apply_entries(scan.tail)
+    # Records that state where their IDs are in the base's pages (4.4): facts for good.
+    overlay.resolve(*page_facts(scan.tail, page_list_key(scan.base.pages, scan.base.dirs)))
     with core.lock:
         core.until_check = min(
             core.until_check, max(0, core.settings.compact_every - scan.tail_length)
@@ -480,10 +538,18 @@ def cached_pages(core: Core, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
 
 def page_list(core: Core, base: Checkpoint) -> Flow[list[str]]:
     """The base's pages, reading its directories if it has any."""
-    if not base.dirs:
-        return list(base.pages)
-    contents = yield from cached_pages(core, base.dirs)
-    return [p for ids in contents for p in ids]
+    if base.dirs:
+        contents = yield from cached_pages(core, base.dirs)
+        pages = [p for ids in contents for p in ids]
+    else:
+        pages = list(base.pages)
+    _know(core, page_list_key(base.pages, base.dirs), pages)
+    return pages
+
+
+def _know(core: Core, key: str, pages: Sequence[str]) -> None:
+    with core.lock:
+        core.known = (key, tuple(pages))
 
 
 def list_ids(core: Core) -> Flow[None]:
@@ -532,19 +598,27 @@ def _count(core: Core) -> Flow[int]:
         return view.overlay.count(view.base.slots)
     pages = yield from page_list(core, view.base)
     overlay = resolved(core, view.overlay, pages)
+    if not overlay.exact:
+        # Learn where the undecided IDs are: from the pages this instance holds, then the
+        # others, read (and cached) ``read_concurrency`` at a time.
+        learner = Learner(overlay)
+        unread = _search_cache(core, learner, pages)
+        step = core.settings.read_concurrency
+        for start in range(0, len(unread), step):
+            for content in (yield from cached_pages(core, unread[start : start + step])):
+                learner.page(content)
+        learner.learn(core, view.base, pages)
+        overlay = resolved(core, view.overlay, pages)
     if overlay.exact:
         return overlay.count(view.base.slots)
+    # Only pages that repeat an ID (a damaged index, which verify reports) leave it
+    # undecided: count by folding them.
     folder = Folder(overlay)
-    learner = Learner(overlay)
     total = 0
     step = core.settings.read_concurrency
     for start in range(0, len(pages), step):
-        chunk = pages[start : start + step]
-        contents = yield from cached_pages(core, chunk)
-        for content in contents:
-            learner.page(content)
+        for content in (yield from cached_pages(core, pages[start : start + step])):
             total += len(folder.page(content))
-    learner.learn(core, view.base, pages)
     return total + len(folder.finish())
 
 
@@ -594,8 +668,8 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
             lead.append(Record(op="ckpt", checkpoint=Checkpoint(upto=None, garbage=garbage)))
         # A dropped checkpoint deletes nothing: what it found due is still garbage in the
         # checkpoints it read, and the next compaction deletes it (once).
-    records = [*lead, *records]
-    entries = group_entries(merge_records(records), core.settings.max_record_chars)
+    records = state_placement(core, merge_records([*lead, *records]))
+    entries = group_entries(records, core.settings.max_record_chars)
     per = core.backend.max_texts_per_append
     for start in range(0, len(entries), per):
         request = secrets.token_hex(8)
@@ -635,7 +709,13 @@ def merge_records(records: list[Record]) -> list[Record]:
     """Join neighbouring records of the same kind (fewer characters, same meaning)."""
     out: list[Record] = []
     for r in records:
-        if out and r.op in ("add", "rm") and out[-1].op == r.op and out[-1].new == r.new:
+        if (
+            out
+            and r.op in ("add", "rm")
+            and out[-1].op == r.op
+            and out[-1].new == r.new
+            and not (r.at or out[-1].at)
+        ):
             prev = out.pop()
             out.append(Record(op=r.op, ids=prev.ids + r.ids, new=r.new))
         else:
@@ -671,7 +751,11 @@ def _split(record: Record, limit: int) -> list[Record]:
     ids = list(record.ids)
     per = max(1, len(ids) * (limit - 200) // total)
     return [
-        Record(op=record.op, ids=tuple(ids[i : i + per]), new=record.new)
+        dataclasses.replace(
+            record,
+            ids=tuple(ids[i : i + per]),
+            placed=record.placed[i : i + per] if record.at else "",
+        )
         for i in range(0, len(ids), per)
     ]
 
@@ -824,6 +908,9 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
     )
+    # The newest page list this instance knows, and holds (it wrote or read every page):
+    # the add and rm records it appends from now on state where their IDs are in it (4.4).
+    _know(core, page_list_key(checkpoint.pages, checkpoint.dirs), new_pages)
     return Planned(checkpoint, view.read_at, frozenset(written), due)
 
 

@@ -6,6 +6,7 @@ one or more records, one compact JSON object a line. See docs/design.md, "Record
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,6 +26,8 @@ __all__ = [
     "Record",
     "dump_records",
     "fold_pages",
+    "page_facts",
+    "page_list_key",
     "parse_entry",
     "retirement_stamp",
 ]
@@ -39,15 +42,29 @@ def retirement_stamp(t: float) -> float:
     return math.ceil(t * 1000) / 1000
 
 
+def page_list_key(pages: Sequence[str], dirs: Sequence[str]) -> str:
+    """A short name for a checkpoint's list of pages (or of directories, which stand for the
+    pages they list), under which a record states what those pages hold (4.4)."""
+    text = ("d" if dirs else "p") + "\n".join(dirs or pages)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 @dataclass(frozen=True)
 class Record:
-    """One journal record: ``add``, ``rm`` or ``ckpt``."""
+    """One journal record: ``add``, ``rm`` or ``ckpt``.
+
+    An ``rm``, or an ``add`` that is not ``new``, may state where its IDs are in the list of
+    pages named ``at`` (``page_list_key``): ``placed`` holds one flag per ID, ``1`` held by
+    those pages once, ``0`` held by none, ``-`` not stated (docs/design.md 4.4).
+    """
 
     op: str
     ids: tuple[str, ...] = ()
     new: bool = False
     nonce: str = ""
     checkpoint: Checkpoint | None = None
+    at: str = ""
+    placed: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,9 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["ids"] = _pack(record.ids)
         if record.new:
             out["new"] = 1
+        if record.at:
+            out["at"] = record.at
+            out["in"] = record.placed
     else:
         ck = record.checkpoint
         assert ck is not None
@@ -174,9 +194,19 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     if not isinstance(nonce, str):
         nonce = ""
     if op in ("add", "rm"):
-        return Record(
-            op=op, ids=_unpack(obj.get("ids"), where), new=bool(obj.get("new")), nonce=nonce
-        )
+        ids = _unpack(obj.get("ids"), where)
+        at, placed = obj.get("at", ""), obj.get("in", "")
+        if at or placed:
+            if (
+                not isinstance(at, str)
+                or not isinstance(placed, str)
+                or len(placed) != len(ids)
+                or placed.strip("01-")
+            ):
+                raise CorruptIndexError(f"{where}: removal flags do not match its IDs")
+        else:
+            at, placed = "", ""
+        return Record(op=op, ids=ids, new=bool(obj.get("new")), nonce=nonce, at=at, placed=placed)
     if op == "ckpt":
         try:
             extra_ids = _unpack(obj.get("extra"), where)
@@ -292,6 +322,23 @@ class JournalScan:
 
     def nonces(self) -> set[str]:
         return {r.nonce for e in self._newest_first for r in e.records if r.nonce}
+
+
+def page_facts(entries: Iterable[Entry], key: str) -> tuple[set[str], set[str]]:
+    """What the records of ``entries`` state about the pages named ``key``: the IDs
+    they hold once, and the IDs none of them holds (facts for good: pages never change)."""
+    held: set[str] = set()
+    absent: set[str] = set()
+    for entry in entries:
+        for record in entry.records:
+            if record.at != key:
+                continue
+            for id_, flag in zip(record.ids, record.placed, strict=True):
+                if flag == "1":
+                    held.add(id_)
+                elif flag == "0":
+                    absent.add(id_)
+    return held, absent
 
 
 class Overlay:

@@ -14,19 +14,29 @@ from __future__ import annotations
 import threading
 from array import array
 from bisect import bisect_left
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from ._codec import bits_to_ids
 
-__all__ = ["PageCache"]
+__all__ = ["PageCache", "Probe"]
 
 
 class _Entry(NamedTuple):
     value: int  # the packed bits
     nbits: int
     hashes: array[int]  # hash() of each ID, sorted: a fast, exact-on-confirmation "holds"
+
+
+class Probe:
+    """IDs to look for in cached pages, hashed once for all the pages searched."""
+
+    __slots__ = ("hashes", "ids")
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.ids = frozenset(ids)
+        self.hashes = frozenset(hash(i) for i in self.ids)
 
 
 class PageCache:
@@ -67,6 +77,27 @@ class PageCache:
         if at == len(found.hashes) or found.hashes[at] != key:
             return False
         return child_id in bits_to_ids(found.value, found.nbits)
+
+    def find(self, object_id: str, probe: Probe) -> Counter[str] | None:
+        """How many times the cached object holds each of ``probe``'s IDs that it holds at
+        all; None when it is not cached.
+
+        Exact, and decodes the page only when a hash matches (as ``holds``).
+        """
+        found = self._touch(object_id)
+        if found is None:
+            return None
+        if len(probe.hashes) * 16 < len(found.hashes):  # few IDs: binary search each
+            hashes = found.hashes
+            hit = any(
+                (at := bisect_left(hashes, h)) < len(hashes) and hashes[at] == h
+                for h in probe.hashes
+            )
+        else:
+            hit = not probe.hashes.isdisjoint(found.hashes)
+        if not hit:
+            return Counter()
+        return Counter(i for i in bits_to_ids(found.value, found.nbits) if i in probe.ids)
 
     def put(self, object_id: str, value: int, nbits: int, ids: Sequence[str]) -> None:
         """Remember that ``object_id`` holds ``ids``, packed in ``value``."""

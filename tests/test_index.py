@@ -175,18 +175,20 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
 def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     client: Any, emulator: Any, backend: str
 ) -> None:
-    """Removing IDs that pages hold (one listed, one never listed) makes the count need the
-    pages; a reader's first len() reads them, its next len() costs 1 request, and once its
-    next write records what it learned (a `held` checkpoint, design 7.4), every reader's
-    len() and stats().children cost 1 request again. The instance that wrote the pages
-    counts from its cache (design 7.5): 1 request. The list never changes."""
+    """Removing IDs that pages hold (one listed, one never listed) through a process that
+    holds no page makes the count need the pages; a reader's first len() reads them, its next
+    len() costs 1 request, and once its next write records what it learned (a `held`
+    checkpoint, design 7.4), every reader's len() and stats().children cost 1 request again.
+    The instance that wrote the pages counts from its cache (design 7.5): 1 request. The list
+    never changes."""
     idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
     kids = [c.id for c in idx.create_children(idx.page_capacity * 2)]
     idx.compact()
     stranger = raw_create(client, backend)  # an object the index never listed
-    idx.delete(kids[5])
-    idx.remove(stranger)
-    idx.add(kids[7])  # already listed (in a page): conditional
+    cold = ThreadIndex.open(client, idx.root_id)  # holds no page: states nothing (4.4)
+    cold.delete(kids[5])
+    cold.remove(stranger)
+    cold.add(kids[7])  # already listed (in a page): conditional
     expected = [k for k in kids if k != kids[5]]
     pages = idx.stats().pages
     assert pages >= 1
@@ -213,6 +215,43 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     assert list(fresh.all()) == [*expected, extra]
     idx.compact(full=True)
     assert list(ThreadIndex.open(client, idx.root_id).all()) == [*expected, extra]
+
+
+def test_a_writer_holding_the_pages_states_where_its_ids_are(
+    client: Any, emulator: Any, backend: str
+) -> None:
+    """The instance that wrote the pages says, in the records it appends, where the IDs it
+    removes or adopts are in them (design 4.4): after it deletes a paged child, removes an
+    ID never listed and adds a listed one again, every reader's len() and stats().children
+    cost 1 request, with no page read and no compaction. Once another writer has changed the
+    page list, what it stated about the old list is ignored and the count is still right."""
+    idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
+    kids = [c.id for c in idx.create_children(idx.page_capacity * 2)]
+    idx.compact()
+    stranger = raw_create(client, backend)
+    before = total(emulator)
+    idx.delete(kids[5])
+    idx.remove(stranger)
+    idx.add(kids[7])
+    assert total(emulator) - before == 4  # DELETE, 3 appends: stating costs no request
+    expected = [k for k in kids if k != kids[5]]
+    reader = ThreadIndex.open(client, idx.root_id)
+    before = total(emulator)
+    assert len(reader) == len(expected)
+    assert reader.stats().children == len(expected)
+    assert total(emulator) - before == 2  # the journal, twice
+    assert list(reader.all()) == expected
+
+    other = ThreadIndex.open(client, idx.root_id)
+    other.remove(kids[0])
+    other.compact(full=True)  # a new page list, which idx has not seen
+    idx.remove(kids[9])  # states facts about the old list: ignored by readers
+    expected = [k for k in expected if k not in (kids[0], kids[9])]
+    fresh = ThreadIndex.open(client, idx.root_id)
+    before = total(emulator)
+    assert len(fresh) == len(expected)
+    assert total(emulator) - before == 1 + fresh.stats().pages  # read the pages once
+    assert list(fresh.all()) == expected
 
 
 # -- the codec probe -------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from linkedthreads._journal import (
     Record,
     dump_records,
     fold_pages,
+    page_facts,
+    page_list_key,
     parse_entry,
     retirement_stamp,
 )
@@ -63,6 +65,44 @@ def test_held_is_a_flag_per_hidden_id() -> None:
         obj["held"] = bad
         with pytest.raises(CorruptIndexError, match=r"entry_9.*held"):
             parse_entry("entry_9", json.dumps(obj))
+
+
+@given(
+    op=st.sampled_from(["add", "rm"]),
+    ids=st.lists(st.sampled_from(IDS), min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_a_record_that_states_placement_round_trips(
+    op: str, ids: list[str], data: st.DataObject
+) -> None:
+    """An ``add`` or ``rm`` that states where its IDs are in a page list (design 4.4) carries
+    the list's key and one flag per ID, and comes back whole."""
+    flags = data.draw(st.text(alphabet="01-", min_size=len(ids), max_size=len(ids)))
+    key = page_list_key(["conv_a", "conv_b"], [])
+    record = Record(op=op, ids=tuple(ids), at=key, placed=flags, nonce="ab.0")
+    (back,) = parse_entry("msg_1", dump_records([record])).records
+    assert back == record
+
+
+def test_placement_is_checked_and_read_only_for_its_page_list() -> None:
+    """Flags that do not match the IDs are refused, naming the entry; ``page_facts`` reads
+    only records stated for the page list asked about; lists in directories and inline lists
+    have different keys."""
+    key = page_list_key(["p1", "p2"], [])
+    assert key != page_list_key(["p1"], []) != page_list_key([], ["p1"])
+    assert key == page_list_key(("p1", "p2"), ("",)[:0])
+    good = Record(op="rm", ids=tuple(IDS[:3]), at=key, placed="10-")
+    obj = json.loads(dump_records([good]))
+    assert (obj["at"], obj["in"]) == (key, "10-")
+    for bad in ("10", "1x-", 7):
+        obj["in"] = bad
+        with pytest.raises(CorruptIndexError, match=r"entry_9.*flags"):
+            parse_entry("entry_9", json.dumps(obj))
+    other = Record(op="add", ids=(IDS[5],), at=page_list_key(["p9"], []), placed="1")
+    entries = [parse_entry(f"e{i}", dump_records([r])) for i, r in enumerate([good, other])]
+    assert page_facts(entries, key) == ({IDS[0]}, {IDS[1]})
+    assert page_facts(entries, page_list_key(["p3"], [])) == (set(), set())
+    assert "at" not in json.loads(dump_records([Record(op="rm", ids=(IDS[0],))]))
 
 
 @given(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from linkedthreads import IndexSettings, RetryPolicy
 from linkedthreads import _flows as flows
 from linkedthreads._codec import ids_to_bits
-from linkedthreads._page_cache import PageCache
+from linkedthreads._page_cache import PageCache, Probe
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
@@ -95,6 +95,26 @@ def test_holds_decodes_only_a_page_whose_hash_matches(monkeypatch: pytest.Monkey
     assert decoded == []
     assert cache.holds("p7", _ids(50, "7")[31]) is True
     assert len(decoded) == 1
+
+
+@given(
+    _IDS,
+    st.lists(st.text(min_size=1, max_size=30), max_size=10),
+    st.integers(0, 3),
+    st.data(),
+)
+def test_find_counts_exactly_what_the_page_holds(
+    ids: list[str], others: list[str], repeats: int, data: st.DataObject
+) -> None:
+    """``find`` (many IDs at once: set intersection; few: binary search) says how many times
+    the page holds each wanted ID, and nothing of the others."""
+    page = ids + ids[:repeats]  # a damaged page may repeat IDs: counted, not hidden
+    wanted = data.draw(st.lists(st.sampled_from(ids + others or ["x"]), unique=True))
+    cache = PageCache(100)
+    assert cache.find("p1", Probe(wanted)) is None
+    _put(cache, "p1", page)
+    found = cache.find("p1", Probe(wanted))
+    assert found == {w: page.count(w) for w in wanted if w in page}
 
 
 def test_page_cache_ids_must_not_be_negative() -> None:

@@ -3,6 +3,7 @@ request counts, with the page list in the checkpoint and in directories."""
 
 from __future__ import annotations
 
+import json
 import random
 import string
 
@@ -18,10 +19,11 @@ from .memory_client import MemoryClient
 
 @pytest.mark.parametrize("directories", [False, True])
 def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) -> None:
-    """Removing paged IDs (one listed, one never listed) makes a reader's count read the
-    pages once; the reader's next write records what it learned, and every instance counts
-    in 1 request again, whether the page list sits in the checkpoint or in directories. The
-    writer, which holds the pages and directories it wrote (design 7.5), counts in 1."""
+    """Removing paged IDs (one listed, one never listed) through an instance that holds no
+    page makes a reader's count read the pages once; the reader's next write records what it
+    learned, and every instance counts in 1 request again, whether the page list sits in the
+    checkpoint or in directories. The writer, which holds the pages and directories it wrote
+    (design 7.5), counts in 1."""
     settings = IndexSettings(
         compact_every=99,
         max_record_chars=4_000 if directories else 64_000,
@@ -34,8 +36,9 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     index.compact(full=True)
     dirs = index.stats().directories
     assert (dirs > 0) is directories
-    index.remove(ids[3])
-    index.remove("conv_" + "f" * 48)  # never listed
+    cold = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    cold.remove(ids[3])
+    cold.remove("conv_" + "f" * 48)  # never listed
     expected = [i for i in ids if i != ids[3]]
     reader = memory_index(client, index.root_id, settings=settings, page_ids=2)
     other = memory_index(client, index.root_id, settings=settings, page_ids=2)
@@ -60,6 +63,36 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     assert other.stats().children == len(expected)
     assert store.requests - before == 2  # the journal, twice (other holds the directories)
     assert list(other.all()) == expected
+
+
+@pytest.mark.parametrize("directories", [False, True])
+def test_what_a_writer_states_makes_every_count_one_request(directories: bool) -> None:
+    """The writer holds every page (and directory) it wrote, so its removals and adds state
+    where their IDs are (design 4.4), under the key of the page list or of the directories:
+    any reader then counts with the journal alone, whatever N is."""
+    settings = IndexSettings(
+        compact_every=99,
+        max_record_chars=4_000 if directories else 64_000,
+        gc_grace_seconds=0,
+        retry=RetryPolicy.none(),
+    )
+    client = MemoryClient("conversations")
+    index = memory_index(client, settings=settings, page_ids=2)
+    ids = [c.id for c in index.create_children(60)]
+    index.compact(full=True)
+    assert (index.stats().directories > 0) is directories
+    index.remove_many([ids[3], ids[40], "conv_" + "f" * 48])
+    index.add(ids[7])
+    expected = [i for i in ids if i not in (ids[3], ids[40])]
+    store = client.store
+    reader = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert store.requests - before == 1
+    assert list(reader.all()) == expected
+    root = store.objects[index.root_id]
+    stated = [json.loads(line) for _, text in root.entries[-2:] for line in text.splitlines()]
+    assert [(r["op"], r["in"]) for r in stated] == [("rm", "110"), ("add", "1")]
 
 
 @pytest.mark.parametrize("codec", ["ascii", "dense"])
