@@ -990,9 +990,9 @@ def collect(
 class IndexStats:
     """The shape of an index as its journal tells it (``ThreadIndex.stats()``).
 
-    ``children`` is None after removals of paged IDs (or adds of objects made elsewhere) until
-    a read of every page has counted them (``len(index)``, which this instance remembers and
-    its next write records: docs/design.md 7.4).
+    ``children`` is None after removals of paged IDs (or adds of objects made elsewhere) by a
+    process that held no page, until a read of every page has counted them (``len(index)``,
+    which this instance remembers and its next write records: docs/design.md 4.4, 7.4).
     """
 
     children: int | None

@@ -281,8 +281,9 @@ class ThreadIndex(IndexProperties):
         return self.all()
 
     def __len__(self) -> int:
-        """Cost: 1 request; after removals of paged IDs, a read of every page once (then 1
-        again: this instance remembers, and its next write records it for every reader)."""
+        """Cost: 1 request; after removals of paged IDs by a process that held no page, a
+        read of every page once (then 1 again: this instance remembers, and its next write
+        records it for every reader)."""
         return self._run(flows.count(self._core))
 
     def __contains__(self, child_id: object) -> bool:

@@ -203,7 +203,7 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 or len(placed) != len(ids)
                 or placed.strip("01-")
             ):
-                raise CorruptIndexError(f"{where}: removal flags do not match its IDs")
+                raise CorruptIndexError(f"{where}: placement flags do not match its IDs")
         else:
             at, placed = "", ""
         return Record(op=op, ids=ids, new=bool(obj.get("new")), nonce=nonce, at=at, placed=placed)

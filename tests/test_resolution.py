@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from linkedthreads import IndexSettings, RetryPolicy
+from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
 from linkedthreads._codec import encode_ids
 from linkedthreads._journal import Checkpoint, Record, dump_records
 
@@ -17,13 +17,10 @@ from .conftest import memory_index
 from .memory_client import MemoryClient
 
 
-@pytest.mark.parametrize("directories", [False, True])
-def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) -> None:
-    """Removing paged IDs (one listed, one never listed) through an instance that holds no
-    page makes a reader's count read the pages once; the reader's next write records what it
-    learned, and every instance counts in 1 request again, whether the page list sits in the
-    checkpoint or in directories. The writer, which holds the pages and directories it wrote
-    (design 7.5), counts in 1."""
+def _paged_index(
+    directories: bool,
+) -> tuple[IndexSettings, MemoryClient, ThreadIndex, list[str]]:
+    """60 conversations in pages of 2, the page list inline or in directories."""
     settings = IndexSettings(
         compact_every=99,
         max_record_chars=4_000 if directories else 64_000,
@@ -34,6 +31,17 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     index = memory_index(client, settings=settings, page_ids=2)
     ids = [c.id for c in index.create_children(60)]
     index.compact(full=True)
+    return settings, client, index, ids
+
+
+@pytest.mark.parametrize("directories", [False, True])
+def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) -> None:
+    """Removing paged IDs (one listed, one never listed) through an instance that holds no
+    page makes a reader's count read the pages once; the reader's next write records what it
+    learned, and every instance counts in 1 request again, whether the page list sits in the
+    checkpoint or in directories. The writer, which holds the pages and directories it wrote
+    (design 7.5), counts in 1."""
+    settings, client, index, ids = _paged_index(directories)
     dirs = index.stats().directories
     assert (dirs > 0) is directories
     cold = memory_index(client, index.root_id, settings=settings, page_ids=2)
@@ -70,16 +78,7 @@ def test_what_a_writer_states_makes_every_count_one_request(directories: bool) -
     """The writer holds every page (and directory) it wrote, so its removals and adds state
     where their IDs are (design 4.4), under the key of the page list or of the directories:
     any reader then counts with the journal alone, whatever N is."""
-    settings = IndexSettings(
-        compact_every=99,
-        max_record_chars=4_000 if directories else 64_000,
-        gc_grace_seconds=0,
-        retry=RetryPolicy.none(),
-    )
-    client = MemoryClient("conversations")
-    index = memory_index(client, settings=settings, page_ids=2)
-    ids = [c.id for c in index.create_children(60)]
-    index.compact(full=True)
+    settings, client, index, ids = _paged_index(directories)
     assert (index.stats().directories > 0) is directories
     index.remove_many([ids[3], ids[40], "conv_" + "f" * 48])
     index.add(ids[7])

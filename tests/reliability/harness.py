@@ -1097,6 +1097,12 @@ def _finish(
     report.listed_final = len(final)
     if len(index) != len(final):
         report.lost.append(f"len() is {len(index)} but all() lists {len(final)}")
+    # A fresh instance counts from the journal alone where writers stated placement (design
+    # 4.4), else from the pages: either way the length of the list.
+    counter = ThreadIndex.open(client, root_id, settings=torture_settings(**cfg.settings))
+    if len(counter) != len(final):
+        report.lost.append(f"a fresh len() is {len(counter)} but all() lists {len(final)}")
+    counter.close()
     rng = random.Random(cfg.seed)
     for probe in rng.sample(final, min(10, len(final))):
         if probe not in index:
