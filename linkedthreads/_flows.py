@@ -15,6 +15,7 @@ import random
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -371,17 +372,28 @@ def learn_from_cache(core: Core, view: View, pages: Sequence[str]) -> None:
 
 
 def _search_cache(core: Core, learner: Learner, pages: Sequence[str]) -> list[str]:
-    """Feed ``learner`` what the cached pages hold of its undecided IDs (decoding only pages
-    whose hashes match); return the pages not cached."""
-    probe = Probe(learner.unknown)
+    """Feed ``learner`` what the cached pages hold of its undecided IDs; return the pages
+    not cached."""
+    seen, unread = _count_in_cache(core, pages, learner.unknown)
+    learner.found(seen)
+    return unread
+
+
+def _count_in_cache(
+    core: Core, pages: Sequence[str], ids: Iterable[str]
+) -> tuple[Counter[str], list[str]]:
+    """How many times the cached ``pages`` hold each of ``ids`` (decoding only pages whose
+    hashes match), and the pages not cached."""
+    probe = Probe(ids)
+    seen: Counter[str] = Counter()
     unread = []
     for page_id in pages:
         counts = core.cache.find(page_id, probe)
         if counts is None:
             unread.append(page_id)
         else:
-            learner.found(counts)
-    return unread
+            seen.update(counts)
+    return seen, unread
 
 
 def placed_in_cache(core: Core, ids: Sequence[str]) -> tuple[str, str]:
@@ -392,18 +404,13 @@ def placed_in_cache(core: Core, ids: Sequence[str]) -> tuple[str, str]:
     if known is None or not ids:
         return "", ""
     key, pages = known
-    if not pages:  # no page holds anything: nothing worth stating
+    if not pages or not all(p in core.cache for p in pages):  # nothing to state, or unknown
         return "", ""
-    probe = Probe(ids)
-    seen: dict[str, int] = {}
-    for page_id in pages:
-        counts = core.cache.find(page_id, probe)
-        if counts is None:
-            return "", ""
-        for id_, n in counts.items():
-            seen[id_] = seen.get(id_, 0) + n
+    seen, unread = _count_in_cache(core, pages, ids)
+    if unread:  # dropped meanwhile by another thread of this instance
+        return "", ""
     flags = {0: "0", 1: "1"}
-    return key, "".join(flags.get(seen.get(i, 0), "-") for i in ids)
+    return key, "".join(flags.get(seen[i], "-") for i in ids)
 
 
 def state_placement(core: Core, records: list[Record]) -> list[Record]:
@@ -709,13 +716,7 @@ def merge_records(records: list[Record]) -> list[Record]:
     """Join neighbouring records of the same kind (fewer characters, same meaning)."""
     out: list[Record] = []
     for r in records:
-        if (
-            out
-            and r.op in ("add", "rm")
-            and out[-1].op == r.op
-            and out[-1].new == r.new
-            and not (r.at or out[-1].at)
-        ):
+        if out and r.op in ("add", "rm") and out[-1].op == r.op and out[-1].new == r.new:
             prev = out.pop()
             out.append(Record(op=r.op, ids=prev.ids + r.ids, new=r.new))
         else:
@@ -754,7 +755,7 @@ def _split(record: Record, limit: int) -> list[Record]:
         dataclasses.replace(
             record,
             ids=tuple(ids[i : i + per]),
-            placed=record.placed[i : i + per] if record.at else "",
+            placed=record.placed[i : i + per],
         )
         for i in range(0, len(ids), per)
     ]
