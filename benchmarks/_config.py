@@ -26,6 +26,9 @@ class Config:
     """Children of each bulk call measured at each size."""
     threads: int = 16
     """Threads of one process calling ``create_child`` on one shared instance."""
+    many_threads: int = 64
+    """The same with more callers: a call returns once its record is appended, so an append
+    carries at most one record per caller and the floor is 1 + 1 / callers requests a child."""
     create_max: int = 10_000
     """Grow with ``create_children`` up to this size; beyond it, objects are created with
     raw HTTP (setup) and listed with ``add_many`` (measured)."""
@@ -57,6 +60,7 @@ QUICK = replace(
     random_ops=60,
     bulk=100,
     threads=8,
+    many_threads=32,
     create_max=1_000,
     verify_max=300,
     destroy_max=300,

@@ -255,33 +255,36 @@ def write_figures(
     # Concurrent callers in one process: one shared instance, group commit.
     threads_made: list[str] = []
     lock = threading.Lock()
-    per_thread = max(1, cfg.bulk // cfg.threads // 2)
 
-    def caller() -> None:
-        for _ in range(per_thread):
-            child = index.create_child().id
-            with lock:
-                threads_made.append(child)
+    def run_threads(callers: int) -> None:
+        per_thread = max(16, cfg.bulk // callers // 2)
 
-    def run_threads() -> None:
-        workers = [threading.Thread(target=caller) for _ in range(cfg.threads)]
+        def caller() -> None:
+            for _ in range(per_thread):
+                child = index.create_child().id
+                with lock:
+                    threads_made.append(child)
+
+        workers = [threading.Thread(target=caller) for _ in range(callers)]
         for w in workers:
             w.start()
         for w in workers:
             w.join()
 
-    for name, latency in (
-        ("create_child_threads", 0.0),
-        ("create_child_threads_latency", cfg.latency_ms),
+    for name, callers, latency in (
+        ("create_child_threads", cfg.threads, 0.0),
+        ("create_child_threads_latency", cfg.threads, cfg.latency_ms),
+        ("create_child_many_threads", cfg.many_threads, 0.0),
+        ("create_child_many_threads_latency", cfg.many_threads, cfg.latency_ms),
     ):
         threads_made.clear()
         host.update(latency_ms=latency, latency_jitter_ms=0)
         try:
-            concurrent = count(host, run_threads)
+            concurrent = count(host, partial(run_threads, callers))
         finally:
             host.update(latency_ms=0)
         out[name] = {
-            "threads": cfg.threads,
+            "threads": callers,
             "latency_ms": latency,
             "children": len(threads_made),
             "requests": concurrent.requests,

@@ -97,12 +97,20 @@ def _destroy_per_object(s: R) -> Any:
 OURS_ROWS: list[tuple[str, Getter]] = [
     ("`create_child`, lone, amortised (compaction included)", _w("create_child", "per_op")),
     (
-        "`create_child`, concurrent threads of one process on one instance, per child",
+        "`create_child`, {few} concurrent threads of one process on one instance, per child",
         _w("create_child_threads", "per_child"),
     ),
     (
         "the same, with the injected latency",
         _w("create_child_threads_latency", "per_child"),
+    ),
+    (
+        "`create_child`, {many} concurrent threads of one process on one instance, per child",
+        _w("create_child_many_threads", "per_child"),
+    ),
+    (
+        "the same, with the injected latency",
+        _w("create_child_many_threads_latency", "per_child"),
     ),
     ("`create_children` (bulk), per child", _w("create_children", "per_child")),
     ("growing the index to N, per child (see method)", lambda s: _get(s, "growth", "per_child")),
@@ -207,10 +215,24 @@ RT_ROWS: list[tuple[str, Getter]] = [
 ]
 
 
+def _callers(sizes: dict[str, R]) -> dict[str, Any]:
+    """How many threads the concurrent ``create_child`` figures ran (``?`` if not run)."""
+
+    def threads(name: str) -> Any:
+        found = [_get(s, "writes", name, "threads") for s in sizes.values()]
+        return next((n for n in found if n is not None), "?")
+
+    return {"few": threads("create_child_threads"), "many": threads("create_child_many_threads")}
+
+
 def _ours_tables(backend: str, b: R) -> str:
     sizes = b["sizes"]
+    callers = _callers(sizes)
     header = ["requests", *(_n(n) for n in sizes)]
-    rows = [[label, *(fmt(get(s)) for s in sizes.values())] for label, get in OURS_ROWS]
+    rows = [
+        [label.format(**callers), *(fmt(get(s)) for s in sizes.values())]
+        for label, get in OURS_ROWS
+    ]
     out = f"#### linkedthreads, {backend}: requests\n\n" + table(header, rows)
     header = ["sequential round trips", *(_n(n) for n in sizes)]
     rows = [[label, *(fmt(get(s), 1) for s in sizes.values())] for label, get in RT_ROWS]
@@ -372,6 +394,7 @@ def targets(results: R) -> list[Target]:
             )
     for backend, b in backends.items():
         sizes = b["sizes"]
+        callers = _callers(sizes)
 
         def worst(get: Getter, sizes: dict[str, R] = sizes) -> tuple[float, str]:
             values = [(get(s), size) for size, s in sizes.items() if get(s) is not None]
@@ -409,20 +432,19 @@ def targets(results: R) -> list[Target]:
                 _w("add_many", "per_child_settled"),
                 1.02,
             ),
-            (
-                "concurrent `create_child`, threads of one process, per child",
-                _w("create_child_threads", "per_child"),
-                1.02,
-            ),
-            (
-                "the same with the injected latency",
-                _w("create_child_threads_latency", "per_child"),
-                1.02,
-            ),
         ):
             value, n = worst(get)
             why = ""
-            if value > goal and ("random old" in label or "rebuild" in label):
+            if value > goal and label.startswith("`delete_many`"):
+                settle = _get(sizes[n], "writes", "delete_many", "settle") or {}
+                why = (
+                    f"compaction had paged {fmt(settle.get('waiting'))} of the "
+                    f"{fmt(_get(sizes[n], 'writes', 'delete_many', 'n'))} children before "
+                    "they were deleted: removing paged IDs needs a rebuild that rewrites the "
+                    "pages from the first of them on (design.md §12); how many were paged "
+                    "depends on where the compaction cycle stood"
+                )
+            elif value > goal and ("random old" in label or "rebuild" in label):
                 why = (
                     "removing paged IDs hides them until a rebuild reads every page it does "
                     "not hold (design.md §7.5), rewrites those that changed and, one "
@@ -435,11 +457,6 @@ def targets(results: R) -> list[Target]:
                     "children, 2 + 1/64 + 1/d ≈ 2.017, plus the phase of the compaction cycle "
                     "the sample starts in"
                 )
-            elif value > goal and ("concurrent" in label or "same" in label):
-                why = (
-                    "group commit joins only callers that arrive while an append is in "
-                    "flight: about 1 + 1 / (callers per append)"
-                )
             out.append(
                 Target(
                     f"{label}, {backend}",
@@ -449,6 +466,34 @@ def targets(results: R) -> list[Target]:
                     why,
                 )
             )
+        for name, threads in (
+            ("create_child_threads", callers["few"]),
+            ("create_child_many_threads", callers["many"]),
+        ):
+            for suffix, with_latency in (("", ""), ("_latency", ", with the injected latency")):
+                get = _w(name + suffix, "per_child")
+                if all(get(s) is None for s in sizes.values()):
+                    continue
+                value, n = worst(get)
+                why = ""
+                if value > 1.02:
+                    why = (
+                        "a call returns only once its record is appended, so an append "
+                        "carries at most one record per caller: no design does better than "
+                        f"1 + 1/{threads} = {1 + 1 / threads:.4f} here; group commit reaches "
+                        "it (one append per round of callers), and from about 55 callers on "
+                        "the cost is within 1.02"
+                    )
+                out.append(
+                    Target(
+                        f"concurrent `create_child`, {threads} threads of one process, per "
+                        f"child{with_latency}, {backend}",
+                        "≤ 1.02",
+                        f"{fmt(value, 3)} (worst, at {_n(n)})",
+                        value <= 1.02,
+                        why,
+                    )
+                )
         for label, get in (
             ("`open`", _r("open", "requests")),
             ("`len`", _r("len", "requests")),
