@@ -468,13 +468,21 @@ def test_faults_and_lost_responses_lose_and_duplicate_nothing(
 
 
 def test_threads_of_one_process_share_appends(client: Any, emulator: Any, backend: str) -> None:
-    """Concurrent create_child calls from threads all land, with fewer appends than children."""
+    """Concurrent create_child calls from threads all land, and share appends (group commit).
+
+    A call returns only once its record is appended, so 12 callers making 15 children each
+    need at least 15 appends (design 7.1: the floor is 1 + 1/12 requests a child). Group
+    commit sends one append a round when every caller has announced itself before the
+    sender's linger ends; a caller the scheduler wakes late joins the next append, hence the
+    allowance of two a round.
+    """
     idx = ThreadIndex.create(client, backend=backend)  # type: ignore[arg-type]
     made: list[str] = []
     lock = threading.Lock()
+    rounds = 15
 
     def work() -> None:
-        for _ in range(15):
+        for _ in range(rounds):
             cid = idx.create_child().id
             with lock:
                 made.append(cid)
@@ -491,4 +499,5 @@ def test_threads_of_one_process_share_appends(client: Any, emulator: Any, backen
         if backend == "threads"
         else "POST /v1/conversations/{conversation_id}/items"
     )
-    assert emulator.stats()["requests"][route] < 180
+    appends = emulator.stats()["requests"][route]
+    assert rounds <= appends <= 2 * rounds

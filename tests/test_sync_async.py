@@ -104,7 +104,8 @@ async def test_lone_calls_cost_two_requests(front: Front, kind: str) -> None:
 
 
 async def test_concurrent_callers_share_appends(front: Front, kind: str) -> None:
-    """Many create_child calls at once: all listed, fewer appends than children (async)."""
+    """Many create_child calls at once: all listed; in one event loop they share one append
+    (the floor, design 7.1), allowing one more for a task that announced itself late."""
     index = await front.create(backend=kind)
     results = await asyncio.gather(*(front.call(index, "create_child") for _ in range(40)))
     ids = [r.id for r in results]
@@ -115,7 +116,7 @@ async def test_concurrent_callers_share_appends(front: Front, kind: str) -> None
             if kind == "threads"
             else "POST /v1/conversations/{conversation_id}/items"
         )
-        assert front.emulator.stats()["requests"][route] < 40
+        assert 1 <= front.emulator.stats()["requests"][route] <= 2
 
 
 async def test_errors(front: Front, kind: str) -> None:
