@@ -232,10 +232,12 @@ def write_figures(
         figures = per_op(host, [partial(op, i) for i in victims])
         figures["cache"] = "off" if by is cold else "the writer's"
         # Another process's count right after the removals: 1 request when the remover held
-        # the pages and so stated where the IDs were (design 4.4), else a read of the pages.
-        reader = ThreadIndex.open(client, index.root_id, settings=COLD)
-        figures["len_cold_reader"] = count(host, reader.__len__).requests
-        reader.close()
+        # the pages and so stated where the IDs were (design 4.4), else a read of the pages,
+        # after which that reader says what they hold (4.5) and the next reader pays 1.
+        for key in ("len_cold_reader", "len_next_reader"):
+            reader = ThreadIndex.open(client, index.root_id, settings=COLD)
+            figures[key] = count(host, reader.__len__).requests
+            reader.close()
         figures["len_while_waiting"] = count(host, partial(len, by)).requests
         # What that len() learned of the pages (design 7.4): the same instance's next count,
         # then another instance's once this one's next write has recorded it.

@@ -155,8 +155,13 @@ OURS_ROWS: list[tuple[str, Getter]] = [
         _w("delete_random_old", "len_cold_reader"),
     ),
     (
-        "`len` right after removals of paged IDs by an instance holding no page, another one",
+        "`len` right after removals of paged IDs by an instance holding no page, another one "
+        "(reads the pages, then says what they hold)",
         _w("remove_random_old", "len_cold_reader"),
+    ),
+    (
+        "`len` right after that, a third instance",
+        _w("remove_random_old", "len_next_reader"),
     ),
     (
         "`len` while removals of paged IDs wait, an instance holding no page",
@@ -500,6 +505,11 @@ def targets(results: R) -> list[Target]:
             (
                 "`len` of any reader right after the writer's removals of paged IDs",
                 _w("delete_random_old", "len_cold_reader"),
+            ),
+            (
+                "`len` after removals of paged IDs by an instance holding no page, once "
+                "one reader has read the pages",
+                _w("remove_random_old", "len_next_reader"),
             ),
             (
                 "`len` after removals of paged IDs, once a write has recorded a count",

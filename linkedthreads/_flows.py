@@ -37,6 +37,7 @@ from ._codec import (
 )
 from ._compaction import PlannedPage, Rebuilder, incremental_layout
 from ._errors import (
+    APIRequestError,
     ConcurrentChangeError,
     CorruptIndexError,
     IndexNotFoundError,
@@ -47,6 +48,7 @@ from ._errors import (
     UnsupportedFormatError,
 )
 from ._journal import (
+    PLACING_OPS,
     Checkpoint,
     Entry,
     Folder,
@@ -280,6 +282,8 @@ class Core:
     # The newest page list this instance learned (its key and pages): the one its add and rm
     # records state facts about when it holds every page (4.4).
     known: tuple[str, tuple[str, ...]] | None = None
+    # The server refused this instance's ``at`` record (a read-only key): reads stop sharing.
+    sharing_refused: bool = False
     until_check: int = 0
     # Contents of pages and directories this instance wrote or read (immutable: 7.5).
     cache: PageCache = field(init=False)
@@ -335,6 +339,13 @@ class Learner:
         if self.unknown:
             for id_ in self.unknown.intersection(ids):
                 self.seen[id_] = self.seen.get(id_, 0) + ids.count(id_)
+
+    def statement(self) -> tuple[tuple[str, ...], str]:
+        """Once every page was seen: the undecided IDs and a flag each, ``1`` held by the
+        pages once, ``0`` held by none, for an ``at`` record (4.5). IDs held more than once
+        (a damaged index) are left out."""
+        ids = tuple(sorted(i for i in self.unknown if self.seen.get(i, 0) <= 1))
+        return ids, "".join("1" if i in self.seen else "0" for i in ids)
 
     def found(self, counts: Mapping[str, int]) -> None:
         """A page holds these IDs, so many times each (from ``PageCache.find``)."""
@@ -614,7 +625,12 @@ def _count(core: Core) -> Flow[int]:
         for start in range(0, len(unread), step):
             for content in (yield from cached_pages(core, unread[start : start + step])):
                 learner.page(content)
-        learner.learn(core, view.base, pages)
+        learner.learn(core, view.base, pages, record_soon=False)
+        # Pages had to be read, as they would be by every process that holds none: say what
+        # they hold (4.5). Failing that, this instance's next write records it (7.4).
+        if not (unread and (yield from share_learned(core, view.base, learner))):
+            with core.lock:
+                core.until_check = 0
         overlay = resolved(core, view.overlay, pages)
     if overlay.exact:
         return overlay.count(view.base.slots)
@@ -627,6 +643,25 @@ def _count(core: Core) -> Flow[int]:
         for content in (yield from cached_pages(core, pages[start : start + step])):
             total += len(folder.page(content))
     return total + len(folder.finish())
+
+
+def share_learned(core: Core, base: Checkpoint, learner: Learner) -> Flow[bool]:
+    """Append an ``at`` record of what ``learner`` found in every page of ``base`` (4.5),
+    so that other processes' ``len`` costs 1 request; True if it went out. It never fails
+    the read that learned: a refused or failed append is left to the next write (7.4)."""
+    ids, flags = learner.statement()
+    if not ids or not core.settings.record_counts or core.sharing_refused:
+        return False
+    record = Record(op="at", ids=ids, at=page_list_key(base.pages, base.dirs), placed=flags)
+    try:
+        yield from flush(core, [record])
+    except APIRequestError as exc:
+        if exc.status_code in (401, 403):  # a key that may read but not write
+            core.sharing_refused = True
+        return False
+    except LinkedThreadsError:
+        return False
+    return True
 
 
 def contains(core: Core, child_id: str) -> Flow[bool]:
@@ -744,7 +779,7 @@ def group_entries(records: list[Record], max_chars: int) -> list[list[Record]]:
 
 
 def _split(record: Record, limit: int) -> list[Record]:
-    if record.op not in ("add", "rm"):
+    if record.op not in PLACING_OPS:
         return [record]
     total = len(dump_records([record]))
     if total <= limit:
@@ -993,7 +1028,7 @@ class IndexStats:
 
     ``children`` is None after removals of paged IDs (or adds of objects made elsewhere) by a
     process that held no page, until a read of every page has counted them (``len(index)``,
-    which this instance remembers and its next write records: docs/design.md 4.4, 7.4).
+    which says what the pages hold for every reader: docs/design.md 4.4, 4.5, 7.4).
     """
 
     children: int | None

@@ -282,8 +282,8 @@ class ThreadIndex(IndexProperties):
 
     def __len__(self) -> int:
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
-        read of every page once (then 1 again: this instance remembers, and its next write
-        records it for every reader)."""
+        read of every page once, plus 1 to say what they hold, after which every reader's
+        ``len`` costs 1 again (``IndexSettings.record_counts``)."""
         return self._run(flows.count(self._core))
 
     def __contains__(self, child_id: object) -> bool:

@@ -42,6 +42,10 @@ def retirement_stamp(t: float) -> float:
     return math.ceil(t * 1000) / 1000
 
 
+PLACING_OPS = ("add", "rm", "at")
+"""Records that carry IDs and may state where they are in a list of pages (4.4, 4.5)."""
+
+
 def page_list_key(pages: Sequence[str], dirs: Sequence[str]) -> str:
     """A short name for a checkpoint's list of pages (or of directories, which stand for the
     pages they list), under which a record states what those pages hold (4.4)."""
@@ -51,11 +55,12 @@ def page_list_key(pages: Sequence[str], dirs: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One journal record: ``add``, ``rm`` or ``ckpt``.
+    """One journal record: ``add``, ``rm``, ``at`` or ``ckpt``.
 
     An ``rm``, or an ``add`` that is not ``new``, may state where its IDs are in the list of
     pages named ``at`` (``page_list_key``): ``placed`` holds one flag per ID, ``1`` held by
-    those pages once, ``0`` held by none, ``-`` not stated (docs/design.md 4.4).
+    those pages once, ``0`` held by none, ``-`` not stated (docs/design.md 4.4). An ``at``
+    record states only that, and changes no list (4.5).
     """
 
     op: str
@@ -135,7 +140,7 @@ def _unpack(text: Any, where: str) -> tuple[str, ...]:
 
 def _record_to_json(record: Record) -> dict[str, Any]:
     out: dict[str, Any] = {"lt": RECORD_VERSION, "op": record.op}
-    if record.op in ("add", "rm"):
+    if record.op in PLACING_OPS:
         out["ids"] = _pack(record.ids)
         if record.new:
             out["new"] = 1
@@ -193,15 +198,16 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     nonce = obj.get("w", "")
     if not isinstance(nonce, str):
         nonce = ""
-    if op in ("add", "rm"):
+    if op in PLACING_OPS:
         ids = _unpack(obj.get("ids"), where)
         at, placed = obj.get("at", ""), obj.get("in", "")
-        if at or placed:
+        if at or placed or op == "at":
             if (
                 not isinstance(at, str)
                 or not isinstance(placed, str)
                 or len(placed) != len(ids)
                 or placed.strip("01-")
+                or not at
             ):
                 raise CorruptIndexError(f"{where}: placement flags do not match its IDs")
         else:

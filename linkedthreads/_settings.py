@@ -38,6 +38,11 @@ class IndexSettings:
       from those it wrote or read, so that a rebuild, ``len`` and ``in`` need not read them
       again (pages never change: docs/design.md, 7.5). About 34 bytes an ID; 0 turns it off.
       ``all()`` and ``verify`` always read.
+    - ``record_counts``: when ``len`` had to read pages to count (after removals by
+      processes that held no page), append one small record of what they hold, so that
+      every other process counts with 1 request again (docs/design.md, 4.5). False: ``len``
+      never writes. A server that refuses the append (a read-only key) turns it off for
+      the instance; the count is never failed by it.
     - ``retry``: the retry policy of every request the library makes.
     """
 
@@ -50,6 +55,7 @@ class IndexSettings:
     commit_linger_seconds: float = 0.5
     gc_grace_seconds: float = 300.0
     page_cache_ids: int = 250_000
+    record_counts: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:

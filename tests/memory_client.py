@@ -4,7 +4,8 @@ It lets the protocol run with no HTTP at all, fast enough for thousands of hypot
 examples, and it misbehaves on purpose: ``duplicate_next_appends`` makes the next appends
 land twice (what a retried POST with a lost answer does); ``delay_next_duplicate`` holds a
 copy of the next append back and lands it after the append that follows (a retry whose
-first attempt the server applied late). It models only what the library needs; the
+first attempt the server applied late); ``read_only`` refuses appends with a 403, as a key
+without write permission is refused. It models only what the library needs; the
 emulator (tests over real HTTP) is the faithful one.
 """
 
@@ -39,6 +40,18 @@ class _Container:
     entries: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _forbidden() -> openai.PermissionDeniedError:
+    request = httpx2.Request("POST", "http://memory/v1/x")
+    response = httpx2.Response(403, request=request)
+    body = {
+        "message": "You have insufficient permissions for this operation.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    return openai.PermissionDeniedError(str(body["message"]), response=response, body=body)
+
+
 class MemoryStore:
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -48,6 +61,7 @@ class MemoryStore:
         self.requests = 0
         self.duplicate_next_appends = 0
         self.delay_next_duplicate = False
+        self.read_only = False
         self._delayed: list[tuple[str, list[str]]] = []
 
     def new_id(self, prefix: str, width: int) -> str:
@@ -94,6 +108,8 @@ class MemoryStore:
             c = self.objects.get(cid)
             if c is None:
                 raise _not_found(cid)
+            if self.read_only:
+                raise _forbidden()
             copies = 2 if self.duplicate_next_appends > 0 else 1
             self.duplicate_next_appends = max(0, self.duplicate_next_appends - 1)
             ids: list[str] = []

@@ -172,15 +172,18 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
     assert total(emulator) - before == 1
 
 
+@pytest.mark.parametrize("record_counts", [True, False], ids=["shared", "not-shared"])
 def test_len_after_removing_paged_ids_is_one_request_once_recorded(
-    client: Any, emulator: Any, backend: str
+    client: Any, emulator: Any, backend: str, record_counts: bool
 ) -> None:
     """Removing IDs that pages hold (one listed, one never listed) through a process that
-    holds no page makes the count need the pages; a reader's first len() reads them, its next
-    len() costs 1 request, and once its next write records what it learned (a `held`
-    checkpoint, design 7.4), every reader's len() and stats().children cost 1 request again.
-    The instance that wrote the pages counts from its cache (design 7.5): 1 request. The list
-    never changes."""
+    holds no page makes the count need the pages; a reader's first len() reads them and
+    appends what they hold (an `at` record, design 4.5), after which every reader's len()
+    and stats().children cost 1 request. With record_counts off, the reader's own next len()
+    costs 1 request, and others' once its next write records what it learned (a `held`
+    checkpoint, design 7.4). The instance that wrote the pages counts from its cache
+    (design 7.5): 1 request. The list never changes."""
+    settings = IndexSettings(record_counts=record_counts)
     idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
     kids = [c.id for c in idx.create_children(idx.page_capacity * 2)]
     idx.compact()
@@ -192,10 +195,10 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     expected = [k for k in kids if k != kids[5]]
     pages = idx.stats().pages
     assert pages >= 1
-    reader = ThreadIndex.open(client, idx.root_id)
+    reader = ThreadIndex.open(client, idx.root_id, settings=settings)
     before = total(emulator)
     assert len(reader) == len(expected)
-    assert total(emulator) - before == 1 + pages
+    assert total(emulator) - before == 1 + pages + record_counts
     before = total(emulator)
     assert len(reader) == len(expected)
     assert kids[7] in reader
@@ -206,8 +209,15 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     assert len(idx) == len(expected)
     assert total(emulator) - before == 1  # the writer holds its pages
     fresh = ThreadIndex.open(client, idx.root_id)
-    assert fresh.stats().children is None  # nothing recorded yet
-    extra = reader.create_child().id  # the next write records what the reader learned
+    if record_counts:  # the reader's `at` record: every reader counts with 1 request
+        before = total(emulator)
+        assert fresh.stats().children == len(expected)
+        assert len(fresh) == len(expected)
+        assert total(emulator) - before == 2
+        extra = idx.create_child().id
+    else:
+        assert fresh.stats().children is None  # nothing recorded yet
+        extra = reader.create_child().id  # the next write records what the reader learned
     before = total(emulator)
     assert len(fresh) == len(expected) + 1
     assert fresh.stats().children == len(expected) + 1
@@ -250,7 +260,8 @@ def test_a_writer_holding_the_pages_states_where_its_ids_are(
     fresh = ThreadIndex.open(client, idx.root_id)
     before = total(emulator)
     assert len(fresh) == len(expected)
-    assert total(emulator) - before == 1 + fresh.stats().pages  # read the pages once
+    spent = total(emulator) - before
+    assert spent == 2 + fresh.stats().pages  # read the pages once, and said what they hold
     assert list(fresh.all()) == expected
 
 

@@ -68,15 +68,15 @@ def test_held_is_a_flag_per_hidden_id() -> None:
 
 
 @given(
-    op=st.sampled_from(["add", "rm"]),
+    op=st.sampled_from(["add", "rm", "at"]),
     ids=st.lists(st.sampled_from(IDS), min_size=1, max_size=6),
     data=st.data(),
 )
 def test_a_record_that_states_placement_round_trips(
     op: str, ids: list[str], data: st.DataObject
 ) -> None:
-    """An ``add`` or ``rm`` that states where its IDs are in a page list (design 4.4) carries
-    the list's key and one flag per ID, and comes back whole."""
+    """An ``add``, ``rm`` or ``at`` that states where its IDs are in a page list (design 4.4,
+    4.5) carries the list's key and one flag per ID, and comes back whole."""
     flags = data.draw(st.text(alphabet="01-", min_size=len(ids), max_size=len(ids)))
     key = page_list_key(["conv_a", "conv_b"], [])
     record = Record(op=op, ids=tuple(ids), at=key, placed=flags, nonce="ab.0")
@@ -103,6 +103,24 @@ def test_placement_is_checked_and_read_only_for_its_page_list() -> None:
     assert page_facts(entries, key) == ({IDS[0]}, {IDS[1]})
     assert page_facts(entries, page_list_key(["p3"], [])) == (set(), set())
     assert "at" not in json.loads(dump_records([Record(op="rm", ids=(IDS[0],))]))
+
+
+def test_an_at_record_states_facts_and_changes_no_list() -> None:
+    """An ``at`` record (design 4.5) must name its page list; ``page_facts`` reads it like
+    the placement of an ``add`` or ``rm``, and folding it changes nothing."""
+    key = page_list_key(["p1", "p2"], [])
+    at = Record(op="at", ids=(IDS[0], IDS[1]), at=key, placed="10")
+    obj = json.loads(dump_records([at]))
+    assert obj == {"lt": 1, "op": "at", "ids": encode_ids(IDS[:2]), "at": key, "in": "10"}
+    for field in ("at", "in"):
+        broken = {k: v for k, v in obj.items() if k != field}
+        with pytest.raises(CorruptIndexError, match=r"entry_9.*flags"):
+            parse_entry("entry_9", json.dumps(broken))
+    entry = parse_entry("e1", dump_records([at], "ab.0"))
+    assert page_facts([entry], key) == ({IDS[0]}, {IDS[1]})
+    overlay = Overlay(Checkpoint(upto=None, hide=frozenset(IDS[:1]), extra=((IDS[2], True),)))
+    overlay.apply_entries([entry])
+    assert (overlay.hide, overlay.extra) == ({IDS[0]}, {IDS[2]: True})
 
 
 @given(

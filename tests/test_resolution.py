@@ -9,16 +9,16 @@ import string
 
 import pytest
 
-from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
+from linkedthreads import APIRequestError, IndexSettings, RetryPolicy, ThreadIndex
 from linkedthreads._codec import encode_ids
-from linkedthreads._journal import Checkpoint, Record, dump_records
+from linkedthreads._journal import Checkpoint, Record, dump_records, parse_entry
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
 
 
 def _paged_index(
-    directories: bool,
+    directories: bool, *, record_counts: bool = True
 ) -> tuple[IndexSettings, MemoryClient, ThreadIndex, list[str]]:
     """60 conversations in pages of 2, the page list inline or in directories."""
     settings = IndexSettings(
@@ -26,6 +26,7 @@ def _paged_index(
         max_record_chars=4_000 if directories else 64_000,
         gc_grace_seconds=0,
         retry=RetryPolicy.none(),
+        record_counts=record_counts,
     )
     client = MemoryClient("conversations")
     index = memory_index(client, settings=settings, page_ids=2)
@@ -37,11 +38,11 @@ def _paged_index(
 @pytest.mark.parametrize("directories", [False, True])
 def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) -> None:
     """Removing paged IDs (one listed, one never listed) through an instance that holds no
-    page makes a reader's count read the pages once; the reader's next write records what it
-    learned, and every instance counts in 1 request again, whether the page list sits in the
-    checkpoint or in directories. The writer, which holds the pages and directories it wrote
-    (design 7.5), counts in 1."""
-    settings, client, index, ids = _paged_index(directories)
+    page makes a reader's count read the pages once; with ``record_counts`` off, the
+    reader's next write records what it learned, and every instance counts in 1 request
+    again, whether the page list sits in the checkpoint or in directories. The writer, which
+    holds the pages and directories it wrote (design 7.5), counts in 1."""
+    settings, client, index, ids = _paged_index(directories, record_counts=False)
     dirs = index.stats().directories
     assert (dirs > 0) is directories
     cold = memory_index(client, index.root_id, settings=settings, page_ids=2)
@@ -71,6 +72,63 @@ def test_a_count_learned_by_one_instance_is_recorded_for_all(directories: bool) 
     assert other.stats().children == len(expected)
     assert store.requests - before == 2  # the journal, twice (other holds the directories)
     assert list(other.all()) == expected
+
+
+@pytest.mark.parametrize("directories", [False, True])
+def test_a_count_read_from_the_pages_is_shared_at_once(directories: bool) -> None:
+    """A count that had to read the pages says what they hold in one ``at`` record (design
+    4.5), keyed by the page list or its directories: every other instance then counts with
+    the journal alone, before anyone writes. The record changes no list."""
+    settings, client, index, ids = _paged_index(directories)
+    cold = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    cold.remove(ids[3])
+    cold.remove("conv_" + "f" * 48)  # never listed
+    cold.add(ids[7])  # listed already: conditional
+    expected = [i for i in ids if i != ids[3]]
+    reader = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    store = client.store
+    stats = index.stats()
+    before = store.requests
+    assert len(reader) == len(expected)
+    pages, dirs = stats.pages, stats.directories
+    assert store.requests - before == 1 + dirs + pages + 1  # journal, directories, pages, `at`
+    root = store.objects[index.root_id]
+    (shared,) = parse_entry("last", root.entries[-1][1]).records
+    assert shared.op == "at"
+    assert dict(zip(shared.ids, shared.placed, strict=True)) == {
+        ids[3]: "1",
+        ids[7]: "1",
+        "conv_" + "f" * 48: "0",
+    }
+    other = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    before = store.requests
+    assert len(other) == len(expected)
+    assert store.requests - before == 1  # the journal: no directory, no page
+    assert other.stats().children == len(expected)
+    assert list(other.all()) == expected
+
+
+def test_a_count_on_a_read_only_key_still_counts() -> None:
+    """A server that refuses the ``at`` append (a key that may only read) does not fail the
+    count; the instance stops trying, and counts from what it learned."""
+    settings, client, index, ids = _paged_index(False)
+    cold = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    cold.remove(ids[3])
+    expected = [i for i in ids if i != ids[3]]
+    client.store.read_only = True
+    reader = memory_index(client, index.root_id, settings=settings, page_ids=2)
+    store = client.store
+    pages = index.stats().pages
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert store.requests - before == 1 + pages + 1  # the refused append, tried once
+    before = store.requests
+    assert len(reader) == len(expected)
+    assert len(memory_index(client, index.root_id, settings=settings, page_ids=2)) == len(expected)
+    assert store.requests - before == 1 + 1 + pages + 1  # this one again, and another
+    with pytest.raises(APIRequestError, match="HTTP 403"):
+        cold.remove(ids[4])  # a write is refused, and says so
+    assert list(reader.all()) == expected
 
 
 @pytest.mark.parametrize("directories", [False, True])
