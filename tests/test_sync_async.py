@@ -119,6 +119,24 @@ async def test_concurrent_callers_share_appends(front: Front, kind: str) -> None
         assert 1 <= front.emulator.stats()["requests"][route] <= 2
 
 
+async def test_a_count_that_read_the_pages_is_shared(front: Front, kind: str) -> None:
+    """After a removal of a paged child by an instance that holds no page, the first count
+    reads the pages and appends what they hold (design 4.5); the next instance's costs 1."""
+    index = await front.create(backend=kind, codec="ascii")
+    made = [c.id for c in await front.call(index, "create_children", index.page_capacity + 5)]
+    await front.call(index, "compact")
+    pages = (await front.call(index, "stats")).pages
+    cold = await front.open(index.root_id)
+    await front.call(cold, "remove", made[3])
+    counts = []
+    for _ in range(2):
+        reader = await front.open(index.root_id)
+        before = front.emulator.stats()["total"]
+        assert await front.count(reader) == len(made) - 1
+        counts.append(front.emulator.stats()["total"] - before)
+    assert counts == [1 + pages + 1, 1]
+
+
 async def test_errors(front: Front, kind: str) -> None:
     """Bad IDs, bad metadata, a missing root and a plain object: clear errors, nothing sent."""
     index = await front.create(backend=kind)
