@@ -399,7 +399,6 @@ def targets(results: R) -> list[Target]:
             )
     for backend, b in backends.items():
         sizes = b["sizes"]
-        callers = _callers(sizes)
 
         def worst(get: Getter, sizes: dict[str, R] = sizes) -> tuple[float, str]:
             values = [(get(s), size) for size, s in sizes.items() if get(s) is not None]
@@ -471,15 +470,13 @@ def targets(results: R) -> list[Target]:
                     why,
                 )
             )
-        for name, threads in (
-            ("create_child_threads", callers["few"]),
-            ("create_child_many_threads", callers["many"]),
-        ):
+        for name in ("create_child_threads", "create_child_many_threads"):
             for suffix, with_latency in (("", ""), ("_latency", ", with the injected latency")):
                 get = _w(name + suffix, "per_child")
                 if all(get(s) is None for s in sizes.values()):
                     continue
                 value, n = worst(get)
+                threads = _get(sizes[n], "writes", name + suffix, "threads")
                 why = ""
                 if value > 1.02:
                     why = (

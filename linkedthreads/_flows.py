@@ -625,12 +625,10 @@ def _count(core: Core) -> Flow[int]:
         for start in range(0, len(unread), step):
             for content in (yield from cached_pages(core, unread[start : start + step])):
                 learner.page(content)
-        learner.learn(core, view.base, pages, record_soon=False)
         # Pages had to be read, as they would be by every process that holds none: say what
         # they hold (4.5). Failing that, this instance's next write records it (7.4).
-        if not (unread and (yield from share_learned(core, view.base, learner))):
-            with core.lock:
-                core.until_check = 0
+        shared = bool(unread) and (yield from share_learned(core, view.base, learner))
+        learner.learn(core, view.base, pages, record_soon=not shared)
         overlay = resolved(core, view.overlay, pages)
     if overlay.exact:
         return overlay.count(view.base.slots)
