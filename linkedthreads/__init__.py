@@ -7,7 +7,8 @@
     for child_id in index.all(): ...
     index.delete(child.id)
 
-See docs/design.md for the storage protocol and docs/costs.md for request costs.
+See docs/design.md for the storage protocol; each method's docstring states its cost in
+requests.
 """
 
 from ._async_index import AsyncThreadIndex
