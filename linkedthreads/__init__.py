@@ -21,6 +21,7 @@ from ._errors import (
     LinkedThreadsError,
     MetadataError,
     NotAnIndexError,
+    TrackingError,
     UnsupportedFormatError,
 )
 from ._flows import TAG_KEY as CHILD_TAG_KEY
@@ -47,6 +48,7 @@ __all__ = [
     "NotAnIndexError",
     "RetryPolicy",
     "ThreadIndex",
+    "TrackingError",
     "UnsupportedFormatError",
     "VerifyReport",
     "__version__",
