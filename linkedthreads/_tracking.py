@@ -249,8 +249,9 @@ class TrackingTransport(httpx2.BaseTransport):
             raise
         try:
             object_id, response = self._read(change, response)
-        except BaseException:
+        except BaseException as exc:  # the answer was cut: the create may have been applied
             self.recorder.abandon()
+            _lost(change, exc)
             response.close()
             raise
         if object_id is None:
@@ -305,8 +306,9 @@ class AsyncTrackingTransport(httpx2.AsyncBaseTransport):
             raise
         try:
             object_id, response = await self._read(change, response)
-        except BaseException:
+        except BaseException as exc:  # the answer was cut: the create may have been applied
             self.recorder.abandon()
+            _lost(change, exc)
             await response.aclose()
             raise
         if object_id is None:
