@@ -381,3 +381,12 @@ async def test_track_refuses_the_wrong_client(emulator: Any) -> None:
     with pytest.raises(TypeError, match="ThreadIndex"):
         aindex.track(sync_client)  # type: ignore[arg-type]
     await async_client.close()
+
+
+async def test_copies_of_a_tracked_client_stay_tracked(front: Front, kind: str) -> None:
+    """``tracked.with_options(...)`` (as the Agents SDK does for multi-request writes) keeps
+    tracking: the copy shares the tracked HTTP client."""
+    index = await front.create(kind)
+    copy = index.track(front.client).with_options(max_retries=0, timeout=30)
+    made = await front.create_one(copy, kind)
+    assert await front.listed(index) == [made.id]
