@@ -192,7 +192,8 @@ class AsyncRecorder(Protocol):
 
 
 def _lost(change: Change, exc: BaseException) -> None:
-    if change.op == "add":
+    """Log a create whose answer never came (a request never sent made nothing)."""
+    if change.op == "add" and not isinstance(exc, (httpx2.ConnectError, httpx2.ConnectTimeout)):
         log.warning(
             "a create got no answer (%s): if the server applied it, an object exists that "
             "no index lists (docs/design.md, 8.2)",

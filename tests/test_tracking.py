@@ -147,6 +147,29 @@ def test_created_id_reads_only_what_the_answer_says() -> None:
     assert created_id(rm, 200, b'{"id":"conv_1","deleted":false}', "conversations") is None
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_the_thread_of_an_event_stream_is_found_across_chunks(newline: bytes) -> None:
+    """The first event naming a thread is found however the stream is cut into chunks."""
+    from linkedthreads._tracking import _EventScan
+
+    body = newline.join(
+        [
+            b"event: thread.created",
+            b'data: {"id":"thread_A","object":"thread"}',
+            b"",
+            b"event: thread.run.created",
+            b'data: {"id":"run_1","object":"thread.run","thread_id":"thread_A"}',
+            b"",
+            b"",
+        ]
+    )
+    for cut in range(len(body) + 1):
+        scan = _EventScan("threads")
+        found = scan.feed(body[:cut]) or scan.feed(body[cut:])
+        assert found == "thread_A", cut
+    assert _EventScan("conversations").feed(body) is None
+
+
 # -- over HTTP -------------------------------------------------------------------------------
 
 
