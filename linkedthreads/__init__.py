@@ -6,6 +6,7 @@
     child = index.create_child()
     for child_id in index.all(): ...
     index.delete(child.id)
+    tracked = index.track(client)     # what it creates is listed, what it deletes forgotten
 
 See docs/design.md for the storage protocol and docs/costs.md for request costs.
 """

@@ -413,3 +413,37 @@ async def test_copies_of_a_tracked_client_stay_tracked(front: Front, kind: str) 
     copy = index.track(front.client).with_options(max_retries=0, timeout=30)
     made = await front.create_one(copy, kind)
     assert await front.listed(index) == [made.id]
+
+
+async def test_a_lost_create_answer_is_the_documented_window(
+    front: Front, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A create applied whose answer is cut (SDK retries off): the call fails, the object
+    exists unlisted and unnamed (design 8.2), and the tracked client logs it; nothing is
+    appended and the group commit expects no one."""
+    caplog.set_level(logging.WARNING, logger="linkedthreads.tracking")
+    index = await front.create(kind)
+    tracked = index.track(front.client.with_options(max_retries=0))
+    front.emulator.update_settings(lost_response_rate=1.0)
+    front.emulator.reset_stats()
+    with pytest.raises(openai.APIConnectionError):
+        await front.create_one(tracked, kind)
+    front.emulator.update_settings(lost_response_rate=0.0)
+    assert front.emulator.stats()["total"] == 1
+    assert len(front.emulator.live_ids(kind) - {index.root_id}) == 1
+    assert [r.getMessage()[:22] for r in caplog.records] == ["a create got no answer"]
+    assert index._commit._expected == 0
+    assert await front.listed(index) == []
+
+
+async def test_a_streamed_create_whose_append_fails_names_the_thread(front: Front) -> None:
+    """create_and_run(stream=True): the thread is read from the first event before the call
+    returns; if its record cannot be appended, the call raises TrackingError naming it."""
+    index = await front.create("threads", settings=IndexSettings(retry=RetryPolicy.instant(2)))
+    tracked = index.track(front.client)
+    front.emulator.update_settings(rate_limits={APPEND["threads"]: 0})
+    with pytest.raises(TrackingError) as caught:
+        await done(tracked.beta.threads.create_and_run(assistant_id="asst_x", stream=True))
+    assert caught.value.object_id in front.emulator.live_ids("threads")
+    front.emulator.update_settings(rate_limits=None)
+    assert await front.listed(index) == []
