@@ -772,10 +772,11 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
         # checkpoints it read, and the next compaction deletes it (once).
     going = yield from fit_checkpoints(core, going)
     sent: set[int] = set()
-    owners = {id(r): p for p, r in _checkpoint_records(going)}
+    lead = _checkpoint_records(going)  # kept: ``sent`` and ``owners`` go by identity
+    owners = {id(r): p for p, r in lead}
     user = state_placement(core, merge_records(records))
     try:
-        left = yield from append_records(core, [*_records_of(going), *user], sent)
+        left = yield from append_records(core, [*(r for _, r in lead), *user], sent)
     except BaseException:
         # The checkpoint did not go out: keep it for the next append, so the pages it
         # wrote are not orphaned (it is dropped there if it has grown too old).
@@ -786,11 +787,12 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
         # goes out alone, in body objects, or waits for the next append (upkeep never fails
         # the caller).
         retry = yield from fit_checkpoints(core, [owners.pop(id(r)) for r in left])
-        owners.update((id(r), p) for p, r in _checkpoint_records(retry))
+        again = _checkpoint_records(retry)
+        owners.update((id(r), p) for p, r in again)
         try:
-            left = yield from append_records(core, _records_of(retry), sent)
+            left = yield from append_records(core, [r for _, r in again], sent)
         except LinkedThreadsError:
-            left = [r for p, r in _checkpoint_records(retry) if id(r) not in sent]
+            left = [r for _, r in again if id(r) not in sent]
         _put_back(core, [owners[id(r)] for r in left])
     due = [page for i, p in owners.items() if i in sent for page in p.due]
     if due:
@@ -799,11 +801,6 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
 
 def _checkpoint_records(planned: list[Planned]) -> list[tuple[Planned, Record]]:
     return [(p, Record(op="ckpt", checkpoint=p.checkpoint)) for p in planned]
-
-
-def _records_of(planned: list[Planned]) -> list[Record]:
-    # The same Record objects each call: ``sent`` and ``owners`` go by identity.
-    return [r for _, r in _checkpoint_records(planned)]
 
 
 def _put_back(core: Core, planned: list[Planned]) -> None:
@@ -1073,6 +1070,11 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
     base = view.base
     page_ids = yield from page_list(core, base)
+    # Checkpoints of the tail carried in body objects name their pages there (4.6); read
+    # before any page is written, so that a body collected meanwhile orphans nothing.
+    tail = []
+    for ck in view.scan.tail_checkpoints():
+        tail.append((yield from load_checkpoint(core, ck)))
     learn_from_cache(core, view, page_ids)
     overlay = resolved(core, view.overlay, page_ids)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
@@ -1102,10 +1104,6 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     dirs = yield from write_dirs(core, new_pages, base)
     referenced = set(new_pages) | set(dirs)
     written = referenced - set(page_ids) - set(base.dirs)
-    # Checkpoints of the tail carried in body objects name their pages there (4.6).
-    tail = []
-    for ck in view.scan.tail_checkpoints():
-        tail.append((yield from load_checkpoint(core, ck)))
     garbage, due = collect(core, view, referenced, tail)
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,

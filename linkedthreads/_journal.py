@@ -7,6 +7,7 @@ one or more records, one compact JSON object a line. See docs/design.md, "Record
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -136,7 +137,13 @@ class Entry:
 
 
 def _pack(ids: Sequence[str]) -> str:
-    return encode_ids(ids) if ids else ""
+    return _packed(tuple(ids)) if ids else ""
+
+
+@functools.lru_cache(maxsize=128)
+def _packed(ids: tuple[str, ...]) -> str:
+    # Cached: an entry's length is measured before it is sent (4.6), with the same IDs.
+    return encode_ids(ids)
 
 
 def _unpack(text: Any, where: str) -> tuple[str, ...]:
