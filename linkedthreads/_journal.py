@@ -213,12 +213,14 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     version = obj.get("lt")
     if not isinstance(version, int):
         raise CorruptIndexError(f"{where}: a record has no format version")
-    if version > READ_VERSION:
+    op = obj.get("op")
+    # Format 2 defines one record, a checkpoint in body objects (4.6); any other record of
+    # format 2, like any of a later format, comes from a newer writer.
+    if version > READ_VERSION or (version == SPILLED_VERSION and op != "ckpt"):
         raise UnsupportedFormatError(
             f"{where} was written by a newer linkedthreads (record format {version}); "
             "upgrade linkedthreads to read this index"
         )
-    op = obj.get("op")
     nonce = obj.get("w", "")
     if not isinstance(nonce, str):
         nonce = ""
