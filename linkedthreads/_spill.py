@@ -1,7 +1,7 @@
 """The record bound: what a server's refusal for length says, and checkpoints carried in
 objects when their record would not fit. Pure: no I/O, no ``openai``.
 
-docs/design.md, 4.6 and 7.6: no journal entry is longer than the instance's record limit
+docs/design.md, 4.6: no journal entry is longer than the instance's record limit
 (``max_record_chars``, lowered to what the server is learned to accept). A checkpoint whose
 record would be longer is written, whole, into the metadata of **body** objects (created
 before it, never changed, collected like pages), and the journal carries a short record of
