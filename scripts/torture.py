@@ -8,8 +8,10 @@
 Every run is the one the tests make (tests/reliability/harness.py), scaled: concurrent
 writers (8 processes, no faults), the same under faults (20% failed requests, 20% lost
 answers; 4 processes of 2 threads), crashes (SIGKILLs), and the model-based state machine
-(faults on). Prints a Markdown table (also written to --out) and exits 1 if any run found a
-lost entry, ghost, duplicate, order inversion, bad error or unexplained orphan.
+(faults on), and the concurrent and crash runs again on a server that takes journal entries
+of at most 3,000 characters ("small": the limit is learned, design 4.6). Prints a Markdown
+table (also written to --out) and exits 1 if any run found a lost entry, ghost, duplicate,
+order inversion, bad error or unexplained orphan.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ("concurrent", "faults", "crashes", "model")
+RUNS = ("concurrent", "faults", "crashes", "model", "small")
 
 
 def _import_harness() -> Any:
@@ -227,6 +229,22 @@ def main(argv: list[str] | None = None) -> int:
             elif run == "crashes":
                 report = harness.merge(
                     [harness.run_crashes(harness.crash_config(backend, trial=i)) for i in trials]
+                )
+            elif run == "small":  # the concurrent and crash runs on a small-entry server
+                small = [
+                    harness.run_concurrent(
+                        harness.small_entries(
+                            harness.concurrent_config(backend, faults=False, trial=i)
+                        )
+                    )
+                    for i in trials
+                ]
+                reports.append(harness.merge(small))
+                report = harness.merge(
+                    [
+                        harness.run_crashes(harness.small_entries(harness.crash_config(backend, i)))
+                        for i in trials
+                    ]
                 )
             else:
                 report = _model_run(harness, backend)

@@ -25,6 +25,7 @@ How a run works:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -229,6 +230,8 @@ def referenced_index_objects(client: openai.OpenAI, backend: str, root_id: str) 
             if ck is None:
                 continue
             refs |= ck.referenced()
+            ck = loaded_checkpoint(client, backend, ck)
+            refs |= ck.referenced()
             dirs |= set(ck.dirs)
             for ids, _ in ck.garbage:
                 refs.update(ids)
@@ -237,6 +240,20 @@ def referenced_index_objects(client: openai.OpenAI, backend: str, root_id: str) 
         if md is not None:
             refs.update(bits_to_ids(*decode_slots(md)))
     return refs
+
+
+def loaded_checkpoint(client: openai.OpenAI, backend: str, ck: Any) -> Any:
+    """A checkpoint carried in body objects (design 4.6), read from them (as it is if they
+    are gone: collected)."""
+    from linkedthreads._journal import parse_checkpoint_text
+    from linkedthreads._spill import body_text
+
+    if ck.loaded:
+        return ck
+    bodies = [retrieve_metadata(client, backend, b) for b in ck.body]
+    if any(md is None for md in bodies):
+        return ck
+    return parse_checkpoint_text(ck, body_text(bodies), "checkpoint body")  # type: ignore[arg-type]
 
 
 def is_index_object(metadata: dict[str, str]) -> bool:
@@ -862,6 +879,7 @@ class RunConfig:
     page_ids: int | None = 32
     pause_s: float = 0.0
     destroy: bool = False
+    entry_limit: int | None = None  # the server's max_text_chars: a small-entry server
 
 
 def _ingest_errors(report: Report, ops: Sequence[Op], faulty: bool) -> None:
@@ -1171,7 +1189,7 @@ def run_concurrent(cfg: RunConfig) -> Report:
     """P writer processes on one index through one emulator; then judge the history."""
     report = Report(cfg.name, cfg.backend, writers=cfg.processes * cfg.threads)
     ctx = process_context()
-    emu = start_emulator(seed=cfg.seed)
+    emu = start_emulator(seed=cfg.seed, **entry_limit_settings(cfg))
     try:
         with tempfile.TemporaryDirectory(prefix="lt-torture-") as log_dir:
             base = _prepare(cfg, emu, log_dir)
@@ -1211,7 +1229,7 @@ def run_crashes(cfg: RunConfig) -> Report:
     fresh process opens the root and lists it; the history judges every observation."""
     report = Report(cfg.name, cfg.backend, writers=0)
     ctx = process_context()
-    emu = start_emulator(seed=cfg.seed)
+    emu = start_emulator(seed=cfg.seed, **entry_limit_settings(cfg))
     rng = random.Random(cfg.seed)
     try:
         with tempfile.TemporaryDirectory(prefix="lt-crash-") as log_dir:
@@ -1401,6 +1419,22 @@ def crash_config(backend: str, trial: int = 0) -> RunConfig:
         latency_jitter_ms=10.0,
         self_kill=(0.003, 0.003),
     )
+
+
+SMALL_ENTRIES = 3_000
+"""A server that takes journal entries of at most this many characters (design 4.6); the
+index settings stay at their default (max_record_chars 64,000), so each process must learn
+the limit from a refusal, and checkpoints (128 nonces alone are about 2,800 characters) go
+out in body objects."""
+
+
+def small_entries(cfg: RunConfig) -> RunConfig:
+    """The same run on a server with a small entry limit."""
+    return dataclasses.replace(cfg, name=f"{cfg.name}/small-entries", entry_limit=SMALL_ENTRIES)
+
+
+def entry_limit_settings(cfg: RunConfig) -> dict[str, Any]:
+    return {} if cfg.entry_limit is None else {"max_text_chars": cfg.entry_limit}
 
 
 def merge(reports: Sequence[Report]) -> Report:
