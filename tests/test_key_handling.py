@@ -99,7 +99,9 @@ def test_a_new_index_stays_ascii_where_keys_are_not_kept(
     assert list(fresh.all()) == ids
     assert len(fresh) == 130
     report = fresh.verify()
-    assert report.ok and report.children == 130 and report.pages == 3
+    assert report.ok
+    assert report.children == 130
+    assert report.pages == 3
     fresh.destroy()
     assert emu.live_ids(backend) == set()
 
@@ -115,7 +117,7 @@ def test_the_issue_reproduction_reads_back(emulator_factory: Any) -> None:
 
 def test_where_keys_are_kept_the_index_is_dense(emu_client: Any, backend: str) -> None:
     """The default server keeps keys and values: dense pages, checked and used."""
-    emu, client = emu_client
+    _emu, client = emu_client
     idx = small_pages(ThreadIndex.create(client, backend=backend, settings=SETTINGS))  # type: ignore[arg-type]
     assert idx.codec == "dense"
     ids = [c.id for c in idx.create_children(90)]
@@ -169,7 +171,8 @@ def test_a_dense_index_falls_back_for_good_and_for_every_process(
     assert list(fresh.all()) == everything
     assert len(fresh) == len(everything)
     report = fresh.verify()
-    assert report.ok and report.children == len(everything)
+    assert report.ok
+    assert report.children == len(everything)
     pages = index_objects(emu, backend, idx.root_id, set(everything))
     # Dense pages written while the server kept keys are intact and stay in use; every page
     # written since is ASCII.
@@ -257,7 +260,8 @@ def test_a_server_that_alters_ascii_keys_too_gets_a_clear_error(
     with pytest.raises(BackendUnavailableError) as info:
         idx.compact()
     assert "ASCII" in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
     assert list(ThreadIndex.open(client, idx.root_id).all()) == ids
     assert emu.live_ids("conversations") == set(ids) | {idx.root_id}  # its page deleted
 
@@ -313,9 +317,11 @@ def test_repair_mends_an_index_broken_before_the_fix(
         list(fresh.all())
     assert not any(c in str(info.value) for c in KEY_PROBE[1:])
     found = fresh.verify()
-    assert not found.ok and found.problems
+    assert not found.ok
+    assert found.problems
     mended = fresh.verify(repair=True)
-    assert mended.repaired and mended.children == len(ids)
+    assert mended.repaired
+    assert mended.children == len(ids)
     assert fresh.codec == "ascii"
     reader = ThreadIndex.open(client, root, settings=SETTINGS)
     assert list(reader.all()) == ids

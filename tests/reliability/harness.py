@@ -25,6 +25,7 @@ How a run works:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -800,6 +801,7 @@ class Report:
     seed: int = 0
     concurrent_change: int = 0
     errors_by_class: dict[str, int] = field(default_factory=dict)
+    ascii_checkpoints: int = 0  # checkpoints that say pages go out in ASCII (design 5.4)
 
     @property
     def problems(self) -> list[str]:
@@ -862,6 +864,9 @@ class RunConfig:
     page_ids: int | None = 32
     pause_s: float = 0.0
     destroy: bool = False
+    # Emulator settings switched on once the index is made and seeded: a server that differs
+    # where the record is silent, under an index made where it did not (see keys_mangled).
+    server_change: dict[str, Any] = field(default_factory=dict)
 
 
 def _ingest_errors(report: Report, ops: Sequence[Op], faulty: bool) -> None:
@@ -1008,6 +1013,8 @@ def _prepare(cfg: RunConfig, emu: Any, log_dir: str) -> dict[str, Any]:
         seeded = fake_ids(cfg.backend, cfg.seeded, rng)
         index.add_many(seeded)
         index.compact()
+    if cfg.server_change:
+        emu.update_settings(**cfg.server_change)
     shared = create_raw(client, cfg.backend, cfg.shared_raw, "shared")
     root_id = index.root_id
     index.close()
@@ -1125,6 +1132,7 @@ def _finish(
     cks = checkpoints(client, cfg.backend, root_id)
     report.checkpoints = len(cks)
     report.dropped_checkpoints = sum(1 for _, ck in cks if ck.upto is None)
+    report.ascii_checkpoints = sum(1 for _, ck in cks if ck.ascii)
     if longest > limit:
         report.unexplained.append(
             f"a journal entry of {longest} characters, over max_record_chars={limit}"
@@ -1403,6 +1411,19 @@ def crash_config(backend: str, trial: int = 0) -> RunConfig:
     )
 
 
+def keys_mangled(cfg: RunConfig) -> RunConfig:
+    """``cfg`` on a server that replaces each non-ASCII character of a metadata key by ``?``
+    (issue 16, finding 1): the index is made and seeded with dense pages while the server
+    keeps keys, then every page written during the run must fall back to ASCII, in every
+    process, with nothing lost (docs/design.md 5.4)."""
+    return dataclasses.replace(
+        cfg,
+        name=f"{cfg.name}, keys mangled",
+        codec="auto",
+        server_change={"metadata_keys": "ascii_replace"},
+    )
+
+
 def merge(reports: Sequence[Report]) -> Report:
     """One report for the trials of a run: counts added, problems concatenated."""
     first = reports[0]
@@ -1426,6 +1447,7 @@ def merge(reports: Sequence[Report]) -> Report:
             "dropped_checkpoints",
             "deletes",
             "creates",
+            "ascii_checkpoints",
         ):
             setattr(out, name, getattr(out, name) + getattr(r, name))
         out.seconds += r.seconds
