@@ -8,7 +8,9 @@
 Every run is the one the tests make (tests/reliability/harness.py), scaled: concurrent
 writers (8 processes, no faults), the same under faults (20% failed requests, 20% lost
 answers; 4 processes of 2 threads), crashes (SIGKILLs), and the model-based state machine
-(faults on). Prints a Markdown table (also written to --out) and exits 1 if any run found a
+(faults on); then concurrent writers and crashes again on a server that mangles non-ASCII
+metadata keys (``keys-``: the index made dense, then every key's non-ASCII characters
+replaced by ``?``). Prints a Markdown table (also written to --out) and exits 1 if any run found a
 lost entry, ghost, duplicate, order inversion, bad error or unexplained orphan.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ("concurrent", "faults", "crashes", "model")
+RUNS = ("concurrent", "faults", "crashes", "model", "keys-concurrent", "keys-crashes")
 
 
 def _import_harness() -> Any:
@@ -227,6 +229,26 @@ def main(argv: list[str] | None = None) -> int:
             elif run == "crashes":
                 report = harness.merge(
                     [harness.run_crashes(harness.crash_config(backend, trial=i)) for i in trials]
+                )
+            elif run == "keys-concurrent":
+                report = harness.merge(
+                    [
+                        harness.run_concurrent(
+                            harness.keys_mangled(
+                                harness.concurrent_config(backend, faults=False, trial=i)
+                            )
+                        )
+                        for i in trials
+                    ]
+                )
+            elif run == "keys-crashes":
+                report = harness.merge(
+                    [
+                        harness.run_crashes(
+                            harness.keys_mangled(harness.crash_config(backend, trial=i))
+                        )
+                        for i in trials
+                    ]
                 )
             else:
                 report = _model_run(harness, backend)
