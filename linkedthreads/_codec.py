@@ -30,6 +30,8 @@ from ._errors import CorruptIndexError
 __all__ = [
     "ASCII",
     "DENSE",
+    "DENSE_PROBE",
+    "KEY_PROBE",
     "MAX_ID_LENGTH",
     "Alphabet",
     "bits_to_ids",
@@ -391,12 +393,14 @@ def decode_slots(metadata: dict[str, str], ignore: Iterable[str] = ()) -> tuple[
         raise CorruptIndexError("the object has no packed metadata")
     alphabet = next((a for a in _ALPHABETS if keys[0][:1] in a.slot_marks), None)
     if alphabet is None:
-        raise CorruptIndexError(f"metadata key {keys[0][:20]!r} is not a linkedthreads slot")
+        raise CorruptIndexError(f"a metadata key starts with {keys[0][:1]!r}, not a slot mark")
     by_slot: dict[int, str] = {}
     for key in keys:
         slot = alphabet.slot_marks.find(key[:1])
         if not key or slot < 0 or slot in by_slot:
-            raise CorruptIndexError(f"metadata key {key[:20]!r} is not a linkedthreads slot")
+            raise CorruptIndexError(
+                f"a metadata key starting with {key[:1]!r} is not a {alphabet.name} slot"
+            )
         by_slot[slot] = key
     if sorted(by_slot) != list(range(len(by_slot))):
         raise CorruptIndexError("the packed metadata has a missing slot")
@@ -406,7 +410,7 @@ def decode_slots(metadata: dict[str, str], ignore: Iterable[str] = ()) -> tuple[
         key = by_slot[slot]
         for text in (key[1:], metadata[key]):
             if not isinstance(text, str):
-                raise CorruptIndexError(f"metadata value of {key[:20]!r} is not a string")
+                raise CorruptIndexError(f"the value of slot {key[:1]!r} is not a string")
             bits = alphabet.capacity_bits(len(text))
             value = (value << bits) | alphabet.from_text(text)
             nbits += bits
@@ -421,7 +425,13 @@ def alphabet_named(name: str) -> Alphabet:
 
 
 DENSE_PROBE: Final = "".join(DENSE.symbols[i] for i in range(0, 1 << 15, 64))
-"""512 characters spread over the dense alphabet's ranges: stored intact means dense is safe."""
+"""512 characters spread over the dense alphabet's ranges: a value as long as a dense page's."""
+
+KEY_PROBE: Final = "~" + "".join(DENSE.symbols[round(i * ((1 << 15) - 1) / 62)] for i in range(63))
+"""A key shaped like a dense page's longest: one ASCII mark, then 63 characters spread over
+the dense alphabet (its first and last symbols, each range, Hangul syllables that NFD would
+decompose): 64 characters, 190 UTF-8 bytes. With ``DENSE_PROBE`` as its value, it stored
+intact means every way a dense page uses metadata is kept (docs/design.md, 5.3)."""
 
 
 _HEADER_BITS: Final = _VERSION_BITS + _MODE_BITS + _COUNT_BITS + _CRC_BITS

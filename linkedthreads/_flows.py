@@ -25,6 +25,7 @@ from ._codec import (
     ASCII,
     DENSE,
     DENSE_PROBE,
+    KEY_PROBE,
     MAX_ID_LENGTH,
     Alphabet,
     bits_to_ids,
@@ -38,6 +39,7 @@ from ._codec import (
 from ._compaction import PlannedPage, Rebuilder, incremental_layout
 from ._errors import (
     APIRequestError,
+    BackendUnavailableError,
     ConcurrentChangeError,
     CorruptIndexError,
     IndexNotFoundError,
@@ -74,9 +76,9 @@ INDEX_FORMAT = 1
 TAG_KEY = "linkedthreads"
 ROOT_TAG = f"index/{INDEX_FORMAT}"
 CODEC_KEY = "lt_codec"
-PROBE_KEY = "lt_probe"
+PROBE_KEY = "lt_probe"  # the value-only probe of roots made before the key probe (5.3)
 CHILD_TAG_PREFIX = "in:"
-RESERVED_KEYS = frozenset({TAG_KEY, CODEC_KEY, PROBE_KEY})
+RESERVED_KEYS = frozenset({TAG_KEY, CODEC_KEY, PROBE_KEY, KEY_PROBE})
 NONCE_MEMORY = 128  # entry nonces a checkpoint remembers (docs/design.md, section 8.3)
 
 
@@ -216,15 +218,20 @@ def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dic
 def create_root(
     backend: Backend, user: Mapping[str, str], codec: str
 ) -> Flow[tuple[str, Mapping[str, str]]]:
-    """Create the root (with the dense probe unless ASCII is asked for) and read it back."""
+    """Create the root (with the dense probe, a key and a value of a dense page's longest
+    shape, unless ASCII is asked for) and read it back (docs/design.md, 5.3)."""
     header = {TAG_KEY: ROOT_TAG, CODEC_KEY: codec}
     if codec != "ascii":
-        header[PROBE_KEY] = DENSE_PROBE
+        header[KEY_PROBE] = DENSE_PROBE
     try:
         root: Container = yield from send(backend.create({**user, **header}, {}))
     except MetadataError:
         if codec == "dense":
-            raise
+            # The server's message quotes the probe key, which the user never wrote.
+            raise MetadataError(
+                "the server refused non-ASCII metadata, which dense pages need: create the "
+                'index with codec="auto" or "ascii"'
+            ) from None
         root = yield from send(backend.create({**user, TAG_KEY: ROOT_TAG, CODEC_KEY: "ascii"}, {}))
     back: Container = yield from send(backend.retrieve(root.id))
     return root.id, back.metadata
@@ -259,8 +266,14 @@ def alphabet_for_root(root_id: str, metadata: Mapping[str, str]) -> Alphabet:
             f"{root_id!r} is an index of format {version}; this linkedthreads reads format "
             f"{INDEX_FORMAT}: upgrade linkedthreads"
         )
-    dense_ok = metadata.get(PROBE_KEY) == DENSE_PROBE
-    return DENSE if metadata.get(CODEC_KEY) in ("auto", "dense") and dense_ok else ASCII
+    if metadata.get(CODEC_KEY) not in ("auto", "dense"):
+        return ASCII
+    # The key probe read back intact: keys and values of a dense page's shape are kept. A
+    # root made before the key probe has only the value probe; its writers rely on the
+    # write-time check of every page (5.4), as every writer does.
+    if metadata.get(KEY_PROBE) == DENSE_PROBE or metadata.get(PROBE_KEY) == DENSE_PROBE:
+        return DENSE
+    return ASCII
 
 
 # -- the shared state of one index instance --------------------------------------------------
@@ -287,6 +300,9 @@ class Core:
     known: tuple[str, tuple[str, ...]] | None = None
     # The server refused this instance's ``at`` record (a read-only key): reads stop sharing.
     sharing_refused: bool = False
+    # Pages go out in ASCII for good: a dense page was altered or refused, here or by another
+    # writer whose checkpoint said so (docs/design.md, 5.4).
+    fell_back: bool = False
     until_check: int = 0
     # The longest entry the server was found to accept (4.6): the record limit is the lower
     # of this and ``max_record_chars``.
@@ -334,6 +350,17 @@ class Core:
 
     def child_metadata(self, user: Mapping[str, str]) -> dict[str, str]:
         return {**user, TAG_KEY: CHILD_TAG_PREFIX + self.root_id}
+
+    def fall_back(self) -> None:
+        """Write pages in ASCII from now on (5.4); what pages hold shrinks to fit."""
+        with self.lock:
+            if self.fell_back and self.alphabet is ASCII:
+                return
+            self.fell_back = True
+            self.alphabet = ASCII
+            self.capacity = min(self.capacity, slot_capacity_bits(ASCII))
+            for name in ("page_capacity", "overlay_limit"):
+                self.__dict__.pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -529,6 +556,9 @@ def _read_view(core: Core) -> Flow[View]:
         after = page[-1].id
     assert scan.base is not None
     base = yield from load_checkpoint(core, scan.base)
+    # A body-stored tail checkpoint says ``ascii`` only once loaded; its compactor's other
+    # records and the next checkpoint say it again (5.4).
+    learn_codec(core, [base, *scan.tail_checkpoints()])
     overlay = Overlay(base)
     overlay.apply_entries(scan.tail)
     # Records that state where their IDs are in the base's pages (4.4): facts for good.
@@ -766,7 +796,8 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
             going.append(planned)
         elif planned.written:  # too old to be safe (section 7.3): retire what it wrote
             now = time.time()
-            retire = Checkpoint(upto=None, garbage=((tuple(sorted(planned.written)), now),))
+            garbage = ((tuple(sorted(planned.written)), now),)
+            retire = Checkpoint(upto=None, garbage=garbage, ascii=core.fell_back)
             going.append(Planned(retire, now, planned.written))
         # A dropped checkpoint deletes nothing: what it found due is still garbage in the
         # checkpoints it read, and the next compaction deletes it (once).
@@ -1067,7 +1098,26 @@ def compact(core: Core, full: bool) -> Flow[None]:
 
 
 def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
-    """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush)."""
+    """Compute a checkpoint for ``view`` and write its pages (deleting nothing: see flush).
+
+    A page that the server altered or refused (5.4) is not used: the pages this attempt
+    made are deleted and, if they were dense, the index falls back to ASCII for good (the
+    checkpoint says so) and the checkpoint is computed again."""
+    made: list[str] = []
+    try:
+        return (yield from _plan(core, view, full=full, made=made))
+    except PagesRefused as exc:
+        yield from discard_pages(core, made)
+        if exc.alphabet is ASCII:
+            raise BackendUnavailableError(
+                f"the server {exc.how} the metadata of an index page written in ASCII: "
+                f"linkedthreads cannot keep an index on this server"
+            ) from None
+    core.fall_back()
+    return (yield from _plan(core, view, full=full, made=[]))
+
+
+def _plan(core: Core, view: View, *, full: bool, made: list[str]) -> Flow[Planned]:
     base = view.base
     page_ids = yield from page_list(core, base)
     # Checkpoints of the tail carried in body objects name their pages there (4.6); read
@@ -1096,12 +1146,12 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
             for page_id, content in zip(chunk, contents, strict=True):
                 planned.extend(rebuilder.feed(page_id, content))
             # Write what is decided as we go, so memory stays about one batch of pages.
-            written_so_far = yield from write_planned(core, planned)
+            written_so_far = yield from write_planned(core, planned, made)
             planned = list(written_so_far)
         layout = rebuilder.finish()
         layout.pages = planned + layout.pages
-    new_pages: list[str] = yield from write_planned(core, layout.pages)
-    dirs = yield from write_dirs(core, new_pages, base)
+    new_pages: list[str] = yield from write_planned(core, layout.pages, made)
+    dirs = yield from write_dirs(core, new_pages, base, made)
     referenced = set(new_pages) | set(dirs)
     written = referenced - set(page_ids) - set(base.dirs)
     garbage, due = collect(core, view, referenced, tail)
@@ -1116,6 +1166,7 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
         garbage=garbage,
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
+        ascii=core.fell_back,
     )
     # The newest page list this instance knows, and holds (it wrote or read every page):
     # the add and rm records it appends from now on state where their IDs are in it (4.4).
@@ -1123,25 +1174,32 @@ def plan(core: Core, view: View, *, full: bool) -> Flow[Planned]:
     return Planned(checkpoint, view.read_at, frozenset(written), due)
 
 
-def write_planned(core: Core, planned: Sequence[PlannedPage]) -> Flow[list[str]]:
-    """Create the planned pages that are new, concurrently; every page's ID, in order."""
+def write_planned(
+    core: Core, planned: Sequence[PlannedPage], made: list[str] | None = None
+) -> Flow[list[str]]:
+    """Create the planned pages that are new, concurrently; every page's ID, in order. The
+    IDs of the objects created are added to ``made``. Raises ``PagesRefused`` when the server
+    altered or refused a page's metadata (5.4)."""
     new = [p for p in planned if isinstance(p, list)]
     packed = [ids_to_bits(ids) for ids in new]
-    requests = [
-        core.backend.create(encode_slots(value, nbits, core.alphabet), {})
-        for value, nbits in packed
-    ]
-    outcomes = yield from send_all(requests)
+    alphabet = core.alphabet
+    sent = [encode_slots(value, nbits, alphabet) for value, nbits in packed]
+    outcomes = yield from send_all([core.backend.create(md, {}) for md in sent])
+    if made is not None:
+        made.extend(o.value.id for o in outcomes if o.error is None)
+    check_pages(alphabet, sent, outcomes)
     error = first_error(outcomes)
     if error is not None:
         raise error
     for outcome, ids, (value, nbits) in zip(outcomes, new, packed, strict=True):
         core.cache.put(outcome.value.id, value, nbits, ids)
-    made = iter(o.value.id for o in outcomes)
-    return [p if isinstance(p, str) else next(made) for p in planned]
+    created = iter(o.value.id for o in outcomes)
+    return [p if isinstance(p, str) else next(created) for p in planned]
 
 
-def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]]:
+def write_dirs(
+    core: Core, pages: list[str], base: Checkpoint, made: list[str] | None = None
+) -> Flow[list[str]]:
     """A page list longer than an eighth of a record goes into directories (reused if
     unchanged)."""
     if len(encode_ids(pages)) <= core.record_limit // 8:
@@ -1151,7 +1209,40 @@ def write_dirs(core: Core, pages: list[str], base: Checkpoint) -> Flow[list[str]
     planned: list[PlannedPage] = []
     for i, (chunk, _) in enumerate(chunk_for_pages(pages, core.capacity)):
         planned.append(old[i] if i < len(old) and old_contents[i] == chunk else chunk)
-    return (yield from write_planned(core, planned))
+    return (yield from write_planned(core, planned, made))
+
+
+class PagesRefused(Exception):
+    """Internal: the server altered (``how`` = "altered") or refused a page's metadata."""
+
+    def __init__(self, alphabet: Alphabet, how: str) -> None:
+        super().__init__(f"the server {how} an index page")
+        self.alphabet = alphabet
+        self.how = how
+
+
+def check_pages(
+    alphabet: Alphabet, sent: Sequence[dict[str, str]], outcomes: Sequence[Outcome]
+) -> None:
+    """The write-time check (5.4): every page created must hold exactly what was sent, as the
+    create's answer shows; a page refused for its metadata counts as altered."""
+    for metadata, outcome in zip(sent, outcomes, strict=True):
+        if isinstance(outcome.error, MetadataError):
+            raise PagesRefused(alphabet, "refused")
+        if outcome.error is None and dict(outcome.value.metadata) != metadata:
+            raise PagesRefused(alphabet, "altered")
+
+
+def discard_pages(core: Core, pages: Sequence[str]) -> Flow[None]:
+    """Delete pages no checkpoint references (made by an attempt whose pages were refused).
+    A failure leaves an unreferenced page, as a crash before the checkpoint would (8.2)."""
+    yield from send_all([core.backend.delete(p) for p in pages])
+
+
+def learn_codec(core: Core, checkpoints: Iterable[Checkpoint]) -> None:
+    """A checkpoint in view says pages go out in ASCII (5.4): so do this instance's."""
+    if not core.fell_back and any(ck.ascii for ck in checkpoints):
+        core.fall_back()
 
 
 def collect(
@@ -1271,6 +1362,7 @@ def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
         if repair:
             yield from rebuild_from_journal(core)
             report.repaired = True
+            yield from _count_repaired(core, report)
         return report
     report.children = len(set(ids))
     step = core.settings.read_concurrency * 4
@@ -1289,6 +1381,18 @@ def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
         yield from compact(core, full=True)
         report.repaired = True
     return report
+
+
+def _count_repaired(core: Core, report: VerifyReport) -> Flow[None]:
+    """After a rebuild from the journal: what the new pages list (read back, so a page the
+    rebuild wrote unreadable would show here as a problem)."""
+    try:
+        after = VerifyReport()
+        ids = yield from _verified_ids(core, (yield from read_view(core)), after)
+    except CorruptIndexError as exc:
+        report.problems.append(f"after the rebuild: {exc}")
+        return
+    report.children, report.pages = len(set(ids)), after.pages
 
 
 def _verified_ids(core: Core, view: View, report: VerifyReport) -> Flow[list[str]]:
@@ -1333,6 +1437,9 @@ def rebuild_from_journal(core: Core) -> Flow[None]:
     for entry in reversed(entries):
         scan.feed(entry)
     scan.finish()
+    learn_codec(
+        core, [r.checkpoint for e in entries for r in e.records if r.checkpoint is not None]
+    )
     empty = Checkpoint(upto=None)
     overlay = Overlay(empty)
     overlay.apply_entries(entries)

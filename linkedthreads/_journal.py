@@ -92,6 +92,8 @@ class Checkpoint:
     ``held`` is the part of ``hide`` known to be in the pages (each once), so that a count
     needs no page read when every hidden ID is held; a record carries it as one flag per
     hidden ID, so only its hidden part is kept.
+    ``ascii``: pages of this index are written in ASCII from now on, whatever the root's
+    probe says (a dense page was altered or refused: docs/design.md 5.4).
     """
 
     upto: str | None
@@ -104,6 +106,7 @@ class Checkpoint:
     time: float = 0.0
     nonces: tuple[str, ...] = ()
     held: frozenset[str] = frozenset()
+    ascii: bool = False
     # Body objects (4.6): when set and ``loaded`` is False, the record only names them and
     # every other field is still to be read from them.
     body: tuple[str, ...] = ()
@@ -190,6 +193,8 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["garbage"] = [[_pack(ids), retirement_stamp(t)] for ids, t in ck.garbage]
         out["t"] = round(ck.time, 3)
         out["seen"] = list(ck.nonces)
+        if ck.ascii:
+            out["codec"] = "ascii"
     if record.nonce:
         out["w"] = record.nonce
     return out
@@ -286,6 +291,7 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 time=float(obj.get("t", 0.0)),
                 nonces=tuple(str(n) for n in obj.get("seen", [])),
                 held=frozenset(i for i, f in zip(hide_ids, held_flags, strict=False) if f == "1"),
+                ascii=obj.get("codec") == "ascii",
             )
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc

@@ -8,10 +8,12 @@
 Every run is the one the tests make (tests/reliability/harness.py), scaled: concurrent
 writers (8 processes, no faults), the same under faults (20% failed requests, 20% lost
 answers; 4 processes of 2 threads), crashes (SIGKILLs), and the model-based state machine
-(faults on), and the concurrent and crash runs again on a server that takes journal entries
-of at most 3,000 characters ("small": the limit is learned, design 4.6). Prints a Markdown
-table (also written to --out) and exits 1 if any run found a lost entry, ghost, duplicate,
-order inversion, bad error or unexplained orphan.
+(faults on); the concurrent and crash runs again on a server that takes journal entries of
+at most 3,000 characters ("small": the limit is learned, design 4.6); and concurrent writers
+and crashes again on a server that mangles non-ASCII metadata keys (``keys-``: the index
+made dense, then every key's non-ASCII characters replaced by ``?``, design 5.4). Prints a
+Markdown table (also written to --out) and exits 1 if any run found a lost entry, ghost,
+duplicate, order inversion, bad error or unexplained orphan.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ("concurrent", "faults", "crashes", "model", "small")
+RUNS = ("concurrent", "faults", "crashes", "model", "small", "keys-concurrent", "keys-crashes")
 
 
 def _import_harness() -> Any:
@@ -243,6 +245,26 @@ def main(argv: list[str] | None = None) -> int:
                 report = harness.merge(
                     [
                         harness.run_crashes(harness.small_entries(harness.crash_config(backend, i)))
+                        for i in trials
+                    ]
+                )
+            elif run == "keys-concurrent":
+                report = harness.merge(
+                    [
+                        harness.run_concurrent(
+                            harness.keys_mangled(
+                                harness.concurrent_config(backend, faults=False, trial=i)
+                            )
+                        )
+                        for i in trials
+                    ]
+                )
+            elif run == "keys-crashes":
+                report = harness.merge(
+                    [
+                        harness.run_crashes(
+                            harness.keys_mangled(harness.crash_config(backend, trial=i))
+                        )
                         for i in trials
                     ]
                 )

@@ -136,3 +136,21 @@ def test_an_id_too_long_to_pack_is_refused() -> None:
     """The raw shape holds up to 1024 UTF-8 bytes; longer is a clear ValueError."""
     with pytest.raises(ValueError, match="too long"):
         ids_to_bits(["x" * 2000])
+
+
+def test_the_key_probe_is_a_dense_page_key_at_its_limits() -> None:
+    """The key probe (design 5.3) is as long as a dense page's longest key in characters,
+    UTF-16 units and UTF-8 bytes, uses each range of the alphabet, and changes under NFD."""
+    import unicodedata
+
+    from linkedthreads._codec import KEY_PROBE
+
+    page_key = next(iter(encode_slots(*ids_to_bits(["thread_" + "z" * 24] * 50), DENSE)))
+    assert len(KEY_PROBE) == len(page_key) == 64
+    assert len(KEY_PROBE.encode("utf-8")) == len(page_key.encode("utf-8")) == 190
+    assert len(KEY_PROBE.encode("utf-16-le")) == 128
+    assert KEY_PROBE[0].isascii()
+    assert all(c in DENSE.symbols for c in KEY_PROBE[1:])
+    assert {DENSE.symbols[0], DENSE.symbols[-1]} <= set(KEY_PROBE)
+    assert any("\u3400" <= c <= "\u4dbf" for c in KEY_PROBE)
+    assert unicodedata.normalize("NFD", KEY_PROBE) != KEY_PROBE

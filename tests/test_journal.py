@@ -157,3 +157,18 @@ def test_a_retirement_stamp_is_never_earlier_than_the_retirement(t: float) -> No
     stamp = retirement_stamp(t)
     assert t <= stamp < t + 0.0011
     assert json.loads(json.dumps(stamp)) == stamp
+
+
+def test_a_checkpoint_says_pages_go_out_in_ascii() -> None:
+    """``codec: "ascii"`` (design 4.3, 5.4) round-trips; absent, it is False; a reader that
+    predates it sees the same checkpoint otherwise (the field is additive)."""
+    ck = Checkpoint(upto="msg_1", pages=("conv_" + "a" * 48,), slots=3, ascii=True)
+    text = dump_records([Record(op="ckpt", checkpoint=ck)], "n.0")
+    assert json.loads(text)["codec"] == "ascii"
+    (back,) = parse_entry("e1", text).records
+    assert back.checkpoint == ck
+    plain = dump_records([Record(op="ckpt", checkpoint=Checkpoint(upto="msg_1"))])
+    assert "codec" not in json.loads(plain)
+    (old,) = parse_entry("e2", plain).records
+    assert old.checkpoint is not None
+    assert not old.checkpoint.ascii

@@ -261,6 +261,18 @@ def metadata_not_ascii(key: str, param: str = "metadata") -> APIError:
     )
 
 
+def metadata_key_not_ascii(key: str, param: str = "metadata") -> APIError:
+    """400 under ``metadata_keys="ascii_reject"`` (a setting: the record is silent), in the
+    shape of the record's key error (``property_name_above_max_length``)."""
+    return APIError(
+        400,
+        f"Invalid property name in '{param}': '{key}' contains non-ASCII characters. "
+        "Expected a string of ASCII characters.",
+        param=f"{param}.{key}",
+        code="invalid_value",
+    )
+
+
 # --- generic validation ------------------------------------------------------------------
 
 

@@ -20,6 +20,15 @@ MetadataUpdate = Literal["merge", "replace"]
 ItemDeleteResponse = Literal["conversation", "deleted"]
 LengthUnit = Literal["codepoints", "utf16"]
 MetadataText = Literal["intact", "ascii_replace", "ascii_reject"]
+MetadataKeys = Literal["intact", "ascii_replace", "nfd", "utf8_cut", "ascii_reject", "utf8_length"]
+METADATA_KEY_MODES: tuple[MetadataKeys, ...] = (
+    "intact",
+    "ascii_replace",
+    "nfd",
+    "utf8_cut",
+    "ascii_reject",
+    "utf8_length",
+)
 UnknownCursor = Literal["not_found", "empty"]
 
 
@@ -113,6 +122,14 @@ class EmulatorSettings:
     """Non-ASCII metadata: stored ``intact``, stored with each non-ASCII character replaced by
     ``?`` (``ascii_replace``), or refused with 400 ``invalid_value`` (``ascii_reject``)."""
 
+    metadata_keys: MetadataKeys = "intact"
+    """What happens to metadata KEYS (values are kept as ``metadata_text`` says); the record
+    does not say whether non-ASCII keys are kept, refused or altered. ``intact``: stored as
+    sent. Altered, and answered altered: ``ascii_replace`` (each non-ASCII character becomes
+    ``?``), ``nfd`` (normalised to NFD: Hangul syllables become jamo), ``utf8_cut`` (cut at
+    64 UTF-8 bytes, on a character boundary). Refused with 400: ``ascii_reject`` (any
+    non-ASCII key), ``utf8_length`` (keys counted in UTF-8 bytes, over 64 refused)."""
+
     max_text_chars: int = 256_000
     """Maximum length of one message or item text; longer answers 400
     ``string_above_max_length``."""
@@ -163,6 +180,7 @@ class EmulatorSettings:
         _check_choice(
             "metadata_text", self.metadata_text, ("intact", "ascii_replace", "ascii_reject")
         )
+        _check_choice("metadata_keys", self.metadata_keys, METADATA_KEY_MODES)
         _check_choice("unknown_cursor", self.unknown_cursor, ("not_found", "empty"))
         if not self.item_id_hex_lengths or any(n < 8 for n in self.item_id_hex_lengths):
             raise ValueError("item_id_hex_lengths must be non-empty, each >= 8")

@@ -8,6 +8,7 @@ shapes it cannot answer faithfully.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,6 +54,32 @@ def text_length(text: str, unit: str) -> int:
 
 def _ascii_replace(text: str) -> str:
     return text if text.isascii() else "".join(c if c.isascii() else "?" for c in text)
+
+
+def _utf8_cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, on a character boundary."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def metadata_key(key: str, settings: EmulatorSettings, param: str) -> str:
+    """A metadata key as the server stores it under ``metadata_keys`` (checked for its
+    length in characters already): kept, altered, or refused with a 400."""
+    mode = settings.metadata_keys
+    if mode == "intact" or key.isascii():
+        return key
+    if mode == "ascii_replace":
+        return _ascii_replace(key)
+    if mode == "nfd":
+        return unicodedata.normalize("NFD", key)
+    if mode == "utf8_cut":
+        return _utf8_cut(key, METADATA_MAX_KEY)
+    if mode == "ascii_reject":
+        raise e.metadata_key_not_ascii(key, param)
+    size = len(key.encode("utf-8"))  # utf8_length
+    if size > METADATA_MAX_KEY:
+        raise e.metadata_key_too_long(key, size, METADATA_MAX_KEY, param)
+    return key
 
 
 def body_object(body: JSON) -> dict[str, JSON]:
@@ -103,7 +130,7 @@ def metadata(
             if settings.metadata_text == "ascii_reject":
                 raise e.metadata_not_ascii(key, param)
             key, val = _ascii_replace(key), _ascii_replace(val)
-        out[key] = val
+        out[metadata_key(key, settings, param)] = val
     return out
 
 

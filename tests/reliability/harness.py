@@ -817,6 +817,7 @@ class Report:
     seed: int = 0
     concurrent_change: int = 0
     errors_by_class: dict[str, int] = field(default_factory=dict)
+    ascii_checkpoints: int = 0  # checkpoints that say pages go out in ASCII (design 5.4)
 
     @property
     def problems(self) -> list[str]:
@@ -880,6 +881,9 @@ class RunConfig:
     pause_s: float = 0.0
     destroy: bool = False
     entry_limit: int | None = None  # the server's max_text_chars: a small-entry server
+    # Emulator settings switched on once the index is made and seeded: a server that differs
+    # where the record is silent, under an index made where it did not (see keys_mangled).
+    server_change: dict[str, Any] = field(default_factory=dict)
 
 
 def _ingest_errors(report: Report, ops: Sequence[Op], faulty: bool) -> None:
@@ -1026,6 +1030,8 @@ def _prepare(cfg: RunConfig, emu: Any, log_dir: str) -> dict[str, Any]:
         seeded = fake_ids(cfg.backend, cfg.seeded, rng)
         index.add_many(seeded)
         index.compact()
+    if cfg.server_change:
+        emu.update_settings(**cfg.server_change)
     shared = create_raw(client, cfg.backend, cfg.shared_raw, "shared")
     root_id = index.root_id
     index.close()
@@ -1143,6 +1149,7 @@ def _finish(
     cks = checkpoints(client, cfg.backend, root_id)
     report.checkpoints = len(cks)
     report.dropped_checkpoints = sum(1 for _, ck in cks if ck.upto is None)
+    report.ascii_checkpoints = sum(1 for _, ck in cks if ck.ascii)
     if longest > limit:
         report.unexplained.append(
             f"a journal entry of {longest} characters, over max_record_chars={limit}"
@@ -1437,6 +1444,19 @@ def entry_limit_settings(cfg: RunConfig) -> dict[str, Any]:
     return {} if cfg.entry_limit is None else {"max_text_chars": cfg.entry_limit}
 
 
+def keys_mangled(cfg: RunConfig) -> RunConfig:
+    """``cfg`` on a server that replaces each non-ASCII character of a metadata key by ``?``
+    (issue 16, finding 1): the index is made and seeded with dense pages while the server
+    keeps keys, then every page written during the run must fall back to ASCII, in every
+    process, with nothing lost (docs/design.md 5.4)."""
+    return dataclasses.replace(
+        cfg,
+        name=f"{cfg.name}, keys mangled",
+        codec="auto",
+        server_change={"metadata_keys": "ascii_replace"},
+    )
+
+
 def merge(reports: Sequence[Report]) -> Report:
     """One report for the trials of a run: counts added, problems concatenated."""
     first = reports[0]
@@ -1460,6 +1480,7 @@ def merge(reports: Sequence[Report]) -> Report:
             "dropped_checkpoints",
             "deletes",
             "creates",
+            "ascii_checkpoints",
         ):
             setattr(out, name, getattr(out, name) + getattr(r, name))
         out.seconds += r.seconds
