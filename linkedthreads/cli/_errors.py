@@ -7,7 +7,9 @@
     130  interrupted (Ctrl-C)
 
 Nothing printed here may carry a credential: messages pass through :func:`redact`, which
-removes the values of the credential variables and anything shaped like a key.
+removes the values of the credential variables and anything shaped like a key, organisation
+or project. Nor may it move the terminal: control characters (an ID holding an escape
+sequence, a server's text) are shown escaped (``\x1b``).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import os
 import re
 import sys
 import traceback
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+
+from linkedthreads._redact import redact as _redact
 
 from ._output import print_error, print_interrupted
 
@@ -48,7 +53,6 @@ SECRET_VARIABLES = (
     "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_AD_TOKEN",
 )
-_KEY_SHAPED = re.compile(r"(sk-[A-Za-z0-9_\-*]{6,}|sess-[A-Za-z0-9]{6,}|Bearer\s+\S+)")
 
 
 class CLIError(Exception):
@@ -75,16 +79,25 @@ class AuthError(CLIError):
 
 
 def redact(text: str) -> str:
-    """``text`` without any credential value or key-shaped string."""
-    for name in SECRET_VARIABLES:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "[redacted]")
-    return _KEY_SHAPED.sub("[redacted]", text)
+    """``text`` without any credential value or key-, organisation- or project-shaped string."""
+    return _redact(text, (os.environ.get(name) for name in SECRET_VARIABLES))
 
 
-def _one_line(text: str) -> str:
-    return " ".join(redact(text).split())
+def printable(text: str, *, keep: str = "") -> str:
+    """``text`` with every control or format character (escape sequences, bidi overrides)
+    but those in ``keep`` shown as a Python escape (``\\x1b``, ``\\u202e``)."""
+    return "".join(
+        c
+        if c in keep or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
+        else repr(c)[1:-1]
+        for c in text
+    )
+
+
+def one_line(text: str) -> str:
+    """``text`` redacted, on one line, with control characters shown escaped."""
+    flat = re.sub(r"[ \t\r\n]+", " ", redact(text)).strip()
+    return printable(flat)
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
@@ -133,7 +146,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
 
 def _print_traceback(exc: BaseException) -> None:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    sys.stderr.write(redact(text))
+    sys.stderr.write(printable(redact(text), keep="\n"))
 
 
 @contextmanager
@@ -156,5 +169,5 @@ def handle_errors(debug: bool) -> Iterator[None]:
         if debug:
             _print_traceback(exc)
         code, message = describe(exc)
-        print_error(_one_line(message))
+        print_error(one_line(message))
         raise typer.Exit(code) from None
