@@ -87,11 +87,24 @@ def emulator(
             show_default=False,
         ),
     ] = None,
+    control_key: Annotated[
+        str | None,
+        typer.Option(
+            "--control-key",
+            metavar="KEY",
+            help="Require 'Authorization: Bearer KEY' on the control routes (/_emulator/*: "
+            "counters, live IDs, reset). Better set in the environment than on the command "
+            "line.",
+            show_default=False,
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the local OpenAI emulator (threads and conversations) until Ctrl-C.
 
-    Prints its base URL (http://HOST:PORT/v1) as the first line on stdout.
+    Prints its base URL (http://HOST:PORT/v1) as the first line on stdout. Listens on
+    127.0.0.1 unless --host says otherwise (with a warning: other machines can then reach
+    it). Its control routes refuse requests from web pages.
     """
     try:
         from linkedthreads.emulator import EmulatorSettings, serve
@@ -104,6 +117,7 @@ def emulator(
         fault_rate=fault_rate,
         lost_response_rate=lost_response_rate,
         seed=seed,
+        control_key=control_key or None,
     )
     try:
         serve(host, port, settings, state, out=_FirstLine())
