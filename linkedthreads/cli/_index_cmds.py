@@ -64,7 +64,7 @@ def init(
     """
     from linkedthreads import ThreadIndex
 
-    md = parse_pairs(metadata or [], "--metadata")
+    md = parse_pairs(metadata or [], "--metadata", max_keys=13)
     with connect(local=local, state_dir=state_dir) as session:
         index = ThreadIndex.create(
             session.client,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ._app import PANEL_LOCAL, DebugOption, command
-from ._errors import CLIError
+from ._errors import CLIError, UsageProblem
 from ._output import note
 
 
@@ -49,7 +49,8 @@ def emulator(
         int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: a free one).")
     ] = 0,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", min=0.0, help="Delay added to each request.")
+        float,
+        typer.Option("--latency-ms", min=0.0, max=600_000.0, help="Delay added to each request."),
     ] = 0.0,
     fault_rate: Annotated[
         float,
@@ -112,17 +113,22 @@ def emulator(
         raise CLIError(
             f"the emulator needs its extra: pip install 'linkedthreads[cli]' ({exc})"
         ) from None
-    settings = EmulatorSettings(
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        lost_response_rate=lost_response_rate,
-        seed=seed,
-        control_key=control_key or None,
-    )
+    try:
+        settings = EmulatorSettings(
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            lost_response_rate=lost_response_rate,
+            seed=seed,
+            control_key=control_key or None,
+        )
+    except ValueError as exc:  # NaN passes click's ranges; the settings refuse it
+        raise UsageProblem(str(exc)) from None
     try:
         serve(host, port, settings, state, out=_FirstLine())
     except KeyboardInterrupt:
         pass
+    except ValueError as exc:  # the state file: the emulator names it and what is wrong
+        raise UsageProblem(f"--state: {exc}") from None
     except OSError as exc:
         if exc.filename is None:
             raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -146,7 +146,7 @@ class EmulatorSettings:
         _check_rate("fault_rate", self.fault_rate)
         _check_rate("lost_response_rate", self.lost_response_rate)
         for name in ("latency_ms", "latency_jitter_ms"):
-            if getattr(self, name) < 0:
+            if not getattr(self, name) >= 0:  # NaN too
                 raise ValueError(f"{name} must be >= 0")
         unknown = set(self.fault_weights) - set(FAULT_KINDS)
         if unknown:
