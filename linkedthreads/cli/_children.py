@@ -153,7 +153,9 @@ def create(
 
     Prints the new IDs, one a line. Cost: about 1.01 requests a child (2 for a lone one).
     """
-    md = parse_pairs(metadata or [], "--metadata", max_keys=15)
+    from linkedthreads import CHILD_TAG_KEY
+
+    md = parse_pairs(metadata or [], "--metadata", max_keys=15, reserved=CHILD_TAG_KEY)
     if count > ASK_ABOVE:
         root_id = require_root(root)
         confirm(

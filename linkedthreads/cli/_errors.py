@@ -18,13 +18,12 @@ import os
 import re
 import sys
 import traceback
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
 
-from ._output import print_error, print_interrupted
+from ._output import print_error, print_interrupted, printable
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -92,17 +91,6 @@ def redact(text: str) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, "[redacted]")
     return _KEY_SHAPED.sub("[redacted]", text)
-
-
-def printable(text: str, *, keep: str = "") -> str:
-    """``text`` with every control or format character (escape sequences, bidi overrides)
-    but those in ``keep`` shown as a Python escape (``\\x1b``, ``\\u202e``)."""
-    return "".join(
-        c
-        if c in keep or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
-        else repr(c)[1:-1]
-        for c in text
-    )
 
 
 def one_line(text: str) -> str:

@@ -36,15 +36,19 @@ def shown(value: str, width: int = 60) -> str:
     return f"{value[:width]!r}… ({len(value):,} characters)"
 
 
-def parse_pairs(values: Iterable[str], option: str, max_keys: int | None = None) -> dict[str, str]:
+def parse_pairs(
+    values: Iterable[str], option: str, max_keys: int | None = None, reserved: str | None = None
+) -> dict[str, str]:
     """``["k=v", ...]`` as a dict; a value may contain ``=``; a bad pair, a key given twice
-    with two values, a key over 64 or a value over 512 characters, or more than
-    ``max_keys`` keys is a usage error."""
+    with two values, a key over 64 or a value over 512 characters, the ``reserved`` key, or
+    more than ``max_keys`` keys is a usage error."""
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"expected KEY=VALUE, got {shown(item)}", param_hint=option)
+        if key == reserved:
+            raise typer.BadParameter(f"key {key!r} is linkedthreads' own", param_hint=option)
         if len(key) > MAX_METADATA_KEY:
             raise typer.BadParameter(
                 f"key {shown(key)} is longer than {MAX_METADATA_KEY} characters",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 from ._app import PANEL_LOCAL, DebugOption, command
 from ._errors import CLIError, UsageProblem
 from ._output import note
+from ._parse import shown
 
 
 class _FirstLine(io.StringIO):
@@ -130,6 +132,8 @@ def emulator(
     except ValueError as exc:  # the state file: the emulator names it and what is wrong
         raise UsageProblem(f"--state: {exc}") from None
     except OSError as exc:
+        if isinstance(exc, socket.gaierror):
+            raise UsageProblem(f"--host: cannot resolve {shown(host)} ({exc.strerror})") from None
         if exc.filename is None:
             raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         raise

@@ -43,6 +43,8 @@ class StateFile:
         and is left as it is."""
         if not self.path.exists():
             return False
+        if not self.path.is_file():
+            raise StateFileError(self.path, "not a regular file")
         with self.path.open("rb") as f:
             raw = f.read()
         try:

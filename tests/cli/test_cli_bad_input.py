@@ -161,12 +161,32 @@ def test_local_state_file_holding_a_list(offline: Any, tmp_path: Path) -> None:
 def test_emulator_options_that_are_not_numbers(offline: Any) -> None:
     for args in (["--fault-rate", "nan"], ["--latency-ms", "nan"], ["--latency-ms", "inf"]):
         assert_usage(offline("emulator", *args, expect=None))
+    assert_usage(offline("demo", "--latency-ms", "inf", expect=None), "--latency-ms")
+
+
+def test_emulator_state_that_is_not_a_file(offline: Any) -> None:
+    """A device (endless) or a directory is refused before it is read."""
+    assert_usage(offline("emulator", "--state", "/dev/zero", expect=None), "regular file")
+    assert_usage(offline("emulator", "--state", "/", expect=None), "--state")
+
+
+def test_reserved_metadata_key(cli: Any, quiet: Any) -> None:
+    assert_usage(cli("create", "-m", "linkedthreads=x", expect=None), "linkedthreads")
+    assert_usage(cli("init", "-m", "linkedthreads=x", expect=None), "linkedthreads")
+    no_request(quiet)
+
+
+def test_values_echoed_in_notes_are_escaped(cli: Any, root: str) -> None:
+    run = cli("purge", "--dry-run", "--match", "k\x1b[2J=v\x07", expect=0)
+    assert "\x1b" not in run.stderr
+    assert "\x07" not in run.stderr
+    assert "k\\x1b[2J=v\\x07" in run.stderr
 
 
 # -- fuzz -------------------------------------------------------------------------------------
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     deadline=None,
 )
