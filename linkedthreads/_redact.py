@@ -9,7 +9,7 @@ anything shaped like one of them (``sk-...``, ``sess-...``, ``Bearer ...``, ``Ba
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = ["MASK", "clip", "redact", "secrets_of"]
 
@@ -43,8 +43,29 @@ def clip(text: str, limit: int = 500) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "api-key",
+        "x-api-key",
+        "openai-organization",
+        "openai-project",
+    }
+)
+
+
 def secrets_of(client: object) -> tuple[str, ...]:
-    """The credentials an ``openai`` client was configured with (key, organisation, project)."""
+    """The credentials an ``openai`` client was configured with: key, organisation, project,
+    and the values of credential headers among its default headers (a cookie, say)."""
     names = ("api_key", "organization", "project", "webhook_secret", "_azure_ad_token")
-    values = (getattr(client, name, None) for name in names)
+    values = [getattr(client, name, None) for name in names]
+    headers = getattr(client, "default_headers", None)
+    if isinstance(headers, Mapping):
+        for name, value in headers.items():
+            if isinstance(name, str) and name.lower() in _SECRET_HEADERS:
+                values.append(value)
+                if isinstance(value, str):
+                    values.append(value.partition(" ")[2])  # the token after "Bearer"
     return tuple(v for v in values if isinstance(v, str) and v)

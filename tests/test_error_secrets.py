@@ -1,13 +1,14 @@
-"""No error the library raises shows a key, organisation or project, even from a server that
-echoes them back (issue 16, finding 5).
+"""No error the library raises shows a key, organisation, project or cookie, even from a
+server that echoes them back (issue 16, finding 5).
 
-The server here echoes the ``Authorization``, ``OpenAI-Organization`` and ``OpenAI-Project``
-headers in its error's message, type, code, param, in ``x-request-id`` and in other headers,
-and in the text of a connection error. The canaries are checked in everything an exception
-carries or chains: ``str``, ``repr``, ``args``, attributes, ``__notes__``, ``__cause__`` and
-``__context__`` (every link), the whole ``traceback.format_exception`` text and what
-``logging.exception`` writes; sync and async; 400, 401, 404, 429, 500 and a connection
-error; on the first request (``open``/``create``) and on batched writes of an open index.
+The server here echoes the ``Authorization``, ``OpenAI-Organization``, ``OpenAI-Project``
+and ``Cookie`` headers in its error's message, type, code, param, in ``x-request-id`` and in
+other headers, and in the text of a connection error. The canaries are checked in
+everything an exception carries or chains: ``str``, ``repr``, ``args``, attributes,
+``__notes__``, ``__cause__`` and ``__context__`` (every link), the whole
+``traceback.format_exception`` text and what ``logging.exception`` writes; sync and async;
+400, 401, 404, 429, 500 and a connection error; on the first request (``open``/``create``)
+and on batched writes of an open index.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ UNSHAPED = {  # an Azure-style key and odd IDs: only the client's own values fin
     "org": "myteam-ORGSECRET-42",
     "project": "default-PROJSECRET-7",
 }
-MIDDLES = ("KEYSECRET", "ORGSECRET", "PROJSECRET")
+MIDDLES = ("KEYSECRET", "ORGSECRET", "PROJSECRET", "COOKIESECRET")
+COOKIE = {"Cookie": "sid=COOKIESECRET0123456789"}
 SETTINGS = IndexSettings(retry=RetryPolicy.instant(attempts=2))
 ROOT = "conv_" + "a" * 48
 
@@ -53,7 +55,7 @@ def echoed(request: httpx2.Request) -> str:
     return (
         f"you sent {auth!r} (key {auth.removeprefix('Bearer ')}) as "
         f"{request.headers.get('openai-organization', '')} in "
-        f"{request.headers.get('openai-project', '')}"
+        f"{request.headers.get('openai-project', '')} with {request.headers.get('cookie')}"
     )
 
 
@@ -137,6 +139,7 @@ def sync_client(values: dict[str, str], transport: httpx2.BaseTransport) -> open
         api_key=values["key"],
         organization=values["org"],
         project=values["project"],
+        default_headers=COOKIE,
         http_client=openai.DefaultHttpxClient(transport=transport),
     )
 
@@ -170,6 +173,7 @@ def test_async_errors_show_no_credential(values: dict[str, str], kind: str) -> N
             api_key=values["key"],
             organization=values["org"],
             project=values["project"],
+            default_headers=COOKIE,
             http_client=openai.DefaultAsyncHttpxClient(transport=transport),
         )
         try:
@@ -191,6 +195,7 @@ def test_errors_of_an_open_index_show_no_credential(emulator: Any, kind: str) ->
         api_key=SHAPED["key"],
         organization=SHAPED["org"],
         project=SHAPED["project"],
+        default_headers=COOKIE,
         http_client=openai.DefaultHttpxClient(transport=transport),
     )
     index = ThreadIndex.create(client, backend="conversations", settings=SETTINGS)
@@ -255,8 +260,15 @@ def test_redact_masks_shapes_and_configured_values() -> None:
     for kept in ("task-manager", "cyborg-unit", "conv_123", "thread_abc"):
         assert kept in out
     assert clip("a\n\tb" + "c" * 600, 10) == "a bcccccc…"
-    client = openai.OpenAI(api_key="sk-x1234567", organization="org-y", project="proj_z")
+    client = openai.OpenAI(
+        api_key="sk-x1234567",
+        organization="org-y",
+        project="proj_z",
+        default_headers={"Cookie": "session=c00kie", "X-Other": "public"},
+    )
     try:
-        assert set(secrets_of(client)) >= {"sk-x1234567", "org-y", "proj_z"}
+        found = set(secrets_of(client))
+        assert found >= {"sk-x1234567", "org-y", "proj_z", "session=c00kie"}
+        assert "public" not in found
     finally:
         client.close()
