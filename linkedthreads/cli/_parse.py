@@ -48,7 +48,7 @@ def parse_pairs(
         if not sep or not key:
             raise typer.BadParameter(f"expected KEY=VALUE, got {shown(item)}", param_hint=option)
         if key == reserved:
-            raise typer.BadParameter(f"key {key!r} is linkedthreads' own", param_hint=option)
+            raise typer.BadParameter(f"key {key!r} is reserved by linkedthreads", param_hint=option)
         if len(key) > MAX_METADATA_KEY:
             raise typer.BadParameter(
                 f"key {shown(key)} is longer than {MAX_METADATA_KEY} characters",

@@ -186,7 +186,7 @@ def test_values_echoed_in_notes_are_escaped(cli: Any, root: str) -> None:
 # -- fuzz -------------------------------------------------------------------------------------
 
 FUZZ = settings(
-    max_examples=30,
+    max_examples=25,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     deadline=None,
 )

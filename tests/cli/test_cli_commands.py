@@ -50,8 +50,8 @@ def test_init_json_threads_ascii_metadata(cli) -> None:
 
 
 def test_init_refuses_reserved_metadata(cli) -> None:
-    """The library's own metadata keys are refused with its message (exit 1)."""
-    run = cli("init", "-m", "linkedthreads=x", expect=1)
+    """The library's own metadata key is refused before any request (exit 2)."""
+    run = cli("init", "-m", "linkedthreads=x", expect=2)
     assert "reserved" in run.stderr
 
 
