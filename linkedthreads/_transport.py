@@ -40,6 +40,7 @@ from ._errors import (
 )
 from ._redact import clip, redact, secrets_of
 from ._retry import RetryPolicy, is_transient
+from ._tracking import untracked
 
 __all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error"]
 
@@ -161,7 +162,7 @@ class SyncExecutor:
     def __init__(
         self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
-        self.client = client.with_options(max_retries=0)
+        self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()
@@ -215,7 +216,7 @@ class AsyncExecutor:
     def __init__(
         self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
-        self.client = client.with_options(max_retries=0)
+        self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()
