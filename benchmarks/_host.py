@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
@@ -129,9 +128,9 @@ class Host:
         self._command({"update": changes})
 
     def stats(self) -> dict[str, Any]:
-        url = self.base_url.removesuffix("/v1") + "/_emulator/stats"
-        with urllib.request.urlopen(url) as answer:
-            stats: dict[str, Any] = json.load(answer)
+        from linkedthreads.testing import control_request
+
+        stats: dict[str, Any] = control_request(self.base_url, "stats")
         return stats
 
     def total(self) -> int:

@@ -10,13 +10,19 @@
      |                                  OpenAI since the 2026-08-26 sunset)
      +-- CorruptIndexError              a page or record was altered, truncated or deleted
      +-- ConcurrentChangeError          pages a reader needed were collected under it
-     +-- APIRequestError                the server refused or failed a request (wraps the
-     |                                  ``openai`` exception in ``__cause__``)
+     +-- APIRequestError                the server refused or failed a request (status,
+     |                                  code, param and request ID copied from the
+     |                                  ``openai`` exception)
      +-- TrackingError                  a tracked client created or deleted an object but its
                                         record could not be appended (``object_id`` names it)
 
 Every message names the ID or key at fault. No message carries an API key, organisation,
-project or header value: requests are described by method, route and request ID only.
+project or header value: requests are described by method, route and request ID only, and
+a server's own text is masked (``[redacted]``) wherever it holds the caller's key,
+organisation or project or anything shaped like one. The ``openai`` exception is never
+chained (``__cause__`` and ``__context__`` are ``None``): it holds the request with its
+``Authorization`` header and the server's answer verbatim, so a printed traceback or
+``logging.exception`` would show them. Its useful fields are copied instead.
 """
 
 from __future__ import annotations
@@ -73,7 +79,13 @@ class ConcurrentChangeError(LinkedThreadsError):
 
 
 class APIRequestError(LinkedThreadsError):
-    """The server refused or failed a request; the ``openai`` exception is ``__cause__``."""
+    """The server refused or failed a request.
+
+    ``status_code`` (``None`` when the server could not be reached), ``code``, ``param`` and
+    ``request_id`` are the server's, masked like the message; ``openai_error`` names the
+    ``openai`` exception class (``"RateLimitError"``, ``"APIConnectionError"``), which is not
+    chained (see the module's docstring).
+    """
 
     def __init__(
         self,
@@ -81,12 +93,16 @@ class APIRequestError(LinkedThreadsError):
         *,
         status_code: int | None = None,
         code: str | None = None,
+        param: str | None = None,
         request_id: str | None = None,
+        openai_error: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.code = code
+        self.param = param
         self.request_id = request_id
+        self.openai_error = openai_error
 
 
 class TrackingError(LinkedThreadsError):

@@ -5,12 +5,16 @@
 Everything else they share: the SDK's own retries are off (``max_retries=0``), transient
 failures are retried by tenacity (``_retry.py``), an append is not resent if its nonce is
 found among the newest entries, and SDK errors become ours in one place (``map_error``).
+
+An SDK exception is never chained to ours (``__cause__``/``__context__``): it holds the
+request with its ``Authorization`` header and the server's answer, which may echo the key,
+organisation or project. Ours is raised outside the ``except`` block, with the useful fields
+copied and the server's text masked (``_redact``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,19 +38,13 @@ from ._errors import (
     LinkedThreadsError,
     MetadataError,
 )
+from ._redact import clip, redact, secrets_of
 from ._retry import RetryPolicy, is_transient
 from ._tracking import untracked
 
-__all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error", "scrub"]
+__all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error"]
 
 T = TypeVar("T")
-
-_SECRETISH = re.compile(r"(sk-[A-Za-z0-9_\-*]{6,}|sess-[A-Za-z0-9]{6,}|Bearer\s+\S+)")
-
-
-def scrub(text: str) -> str:
-    """Remove anything that looks like a credential from a server's message."""
-    return _SECRETISH.sub("[redacted]", text)
 
 
 class NotFound(LinkedThreadsError):
@@ -66,14 +64,24 @@ class Outcome:
         return self.value
 
 
-def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
-    """An SDK exception -> ours, naming the request; messages carry no credentials."""
+def _masked(value: Any, secrets: Sequence[str], limit: int = 200) -> str | None:
+    """A field of the server's answer as text with no credential in it, or ``None``."""
+    if value is None:
+        return None
+    return clip(redact(str(value), secrets), limit)
+
+
+def map_error(
+    backend: Backend, what: str, exc: BaseException, secrets: Sequence[str] = ()
+) -> BaseException:
+    """An SDK exception -> ours, naming the request; ``exc`` itself when it is not an SDK
+    exception. Nothing of the result refers to ``exc``; every text the server sent is
+    masked (``secrets``: the client's own key, organisation, project)."""
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
-        message = scrub(str(body.get("message") or exc.message))
-        code = body.get("code")
-        param = body.get("param")
-        request_id = exc.request_id
+        message = clip(redact(str(body.get("message") or exc.message), secrets))
+        raw_code, raw_param = body.get("code"), body.get("param")
+        request_id = _masked(exc.request_id, secrets)
         suffix = f" (request {request_id})" if request_id else ""
         unavailable = BackendUnavailableError(
             f"{what}: this server does not serve the {backend.name} API ({message})"
@@ -88,21 +96,38 @@ def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
             if "invalid url" in message.lower():
                 return unavailable
             return NotFound(f"{what}: not found{suffix}")
-        if exc.status_code == 400 and code == "invalid_beta":
+        if exc.status_code == 400 and raw_code == "invalid_beta":
             return unavailable
-        if exc.status_code == 400 and isinstance(param, str):
-            if param.startswith("metadata"):
+        param = _masked(raw_param, secrets) if isinstance(raw_param, str) else None
+        if exc.status_code == 400 and isinstance(raw_param, str):
+            if raw_param.startswith("metadata"):
                 return MetadataError(f"{what}: the server refused {param!r}: {message}")
-            if param.endswith("_id"):
+            if raw_param.endswith("_id"):
                 return InvalidIdError(f"{what}: {message}")
         return APIRequestError(
             f"{what}: HTTP {exc.status_code}: {message}{suffix}",
             status_code=exc.status_code,
-            code=code if isinstance(code, str) else None,
+            code=_masked(raw_code, secrets) if isinstance(raw_code, str) else None,
+            param=param,
             request_id=request_id,
+            openai_error=type(exc).__name__,
         )
     if isinstance(exc, openai.APIConnectionError):
-        return APIRequestError(f"{what}: could not reach the server ({type(exc).__name__})")
+        return APIRequestError(
+            f"{what}: could not reach the server ({type(exc).__name__})",
+            openai_error=type(exc).__name__,
+        )
+    if isinstance(exc, openai.APIResponseValidationError):
+        return APIRequestError(
+            f"{what}: the server's answer is not of the API's form (HTTP {exc.status_code})",
+            status_code=exc.status_code,
+            openai_error=type(exc).__name__,
+        )
+    if isinstance(exc, openai.OpenAIError):
+        return APIRequestError(
+            f"{what}: {type(exc).__name__}: {clip(redact(str(exc), secrets))}",
+            openai_error=type(exc).__name__,
+        )
     return exc
 
 
@@ -141,6 +166,7 @@ class SyncExecutor:
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()
+        self._secrets = secrets_of(client)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkedthreads")
 
     def close(self) -> None:
@@ -157,8 +183,10 @@ class SyncExecutor:
                     self.requests.add()
                     return request.parse(request.send(self.client))
         except BaseException as exc:
-            raise map_error(self.backend, request.what, exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+            error = map_error(self.backend, request.what, exc, self._secrets)
+            if error is exc:
+                raise
+        raise error  # outside the except block: the SDK's exception is not its __context__
 
     def _check(self, request: Request[Any]) -> list[str] | None:
         assert request.container is not None
@@ -192,6 +220,7 @@ class AsyncExecutor:
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()
+        self._secrets = secrets_of(client)
         self._concurrency = concurrency
 
     async def execute(self, request: Request[T]) -> T:
@@ -205,8 +234,10 @@ class AsyncExecutor:
                     self.requests.add()
                     return request.parse(await request.send(self.client))
         except BaseException as exc:
-            raise map_error(self.backend, request.what, exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+            error = map_error(self.backend, request.what, exc, self._secrets)
+            if error is exc:
+                raise
+        raise error  # outside the except block: the SDK's exception is not its __context__
 
     async def _check(self, request: Request[Any]) -> list[str] | None:
         assert request.container is not None

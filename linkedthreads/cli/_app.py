@@ -17,7 +17,7 @@ from typing import Annotated, Any, ParamSpec
 import typer
 from typer.core import TyperGroup
 
-from ._errors import EXIT_FAILURE, EXIT_USAGE, handle_errors
+from ._errors import EXIT_FAILURE, EXIT_USAGE, handle_errors, one_line
 from ._output import print_error
 
 P = ParamSpec("P")
@@ -83,7 +83,7 @@ class RootGroup(TyperGroup):
             )
             code = rv if isinstance(rv, int) else 0
         except typer.TyperException as exc:  # click's usage errors, as typer vendors them
-            print_error(exc.format_message())
+            print_error(one_line(exc.format_message()))
             ctx = getattr(exc, "ctx", None)
             if exc.exit_code == EXIT_USAGE and ctx is not None:
                 sys.stderr.write(f"See '{ctx.command_path} --help'.\n")

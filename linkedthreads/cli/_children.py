@@ -7,7 +7,7 @@ import itertools
 import sys
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -22,7 +22,8 @@ from ._app import (
     StateDirOption,
     command,
 )
-from ._connection import connect, index_session
+from ._confirm import confirm
+from ._connection import connect, index_session, require_root
 from ._details import (
     ChildInfo,
     backend_of,
@@ -52,12 +53,20 @@ from ._output import (
     stdout_console,
     stdout_is_terminal,
 )
-from ._parse import parse_pairs, parse_when, read_ids
-
-if TYPE_CHECKING:
-    from linkedthreads import ThreadIndex
+from ._parse import (
+    ID_PREFIXES,
+    backend_of_root,
+    check_id,
+    parse_pairs,
+    parse_when,
+    read_ids,
+    shown,
+)
 
 BATCH = 100  # children per library call in bulk commands: the unit of progress and of Ctrl-C
+MAX_CREATE = 1_000_000  # children one 'create' makes at most
+ASK_ABOVE = 1_000  # 'create' asks first (or wants --yes) above this many
+MAX_LIMIT = 1_000_000_000  # --limit at most (more than any index holds)
 
 MetadataOption = Annotated[
     list[str] | None,
@@ -86,17 +95,16 @@ def _from_option(command_name: str) -> Any:
     )
 
 
-def prefix_of(index: ThreadIndex) -> str:
-    return "conv_" if index.backend == "conversations" else "thread_"
-
-
-def check_kind(index: ThreadIndex, ids: list[str]) -> None:
-    prefix = prefix_of(index)
+def check_kind(root: str, ids: list[str]) -> None:
+    """Every ID of the kind the index (named by its root) lists: a usage error otherwise,
+    before any request."""
+    backend = backend_of_root(root)
+    prefix = next(p for p, b in ID_PREFIXES.items() if b == backend)
     wrong = [i for i in ids if not i.startswith(prefix)]
     if wrong:
-        raise CLIError(
-            f"{wrong[0]!r} is not a {kind(index.backend)} ID ({prefix}...): this index lists "
-            f"{index.backend}"
+        raise UsageProblem(
+            f"{shown(wrong[0])} is not a {kind(backend)} ID "
+            f"({prefix}...): this index lists {backend}"
         )
 
 
@@ -123,8 +131,18 @@ def child_json(child: Any) -> dict[str, Any]:
 def create(
     metadata: MetadataOption = None,
     count: Annotated[
-        int, typer.Option("--count", "-n", min=1, help="How many children to create.")
+        int,
+        typer.Option(
+            "--count",
+            "-n",
+            min=1,
+            max=MAX_CREATE,
+            help=f"How many children to create (more than {ASK_ABOVE:,} asks first).",
+        ),
     ] = 1,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help=f"Do not ask (above {ASK_ABOVE:,}).")
+    ] = False,
     json: JsonOption = False,
     root: RootOption = None,
     local: LocalOption = False,
@@ -135,7 +153,16 @@ def create(
 
     Prints the new IDs, one a line. Cost: about 1.01 requests a child (2 for a lone one).
     """
-    md = parse_pairs(metadata or [], "--metadata")
+    from linkedthreads import CHILD_TAG_KEY
+
+    md = parse_pairs(metadata or [], "--metadata", max_keys=15, reserved=CHILD_TAG_KEY)
+    if count > ASK_ABOVE:
+        root_id = require_root(root)
+        confirm(
+            f"Create {count:,} {kind(backend_of_root(root_id), count)} in index {root_id}?",
+            yes=yes,
+            command=f"create --count {count:,}",
+        )
     timer = Timer()
     with index_session(root, local=local, state_dir=state_dir) as (_, index):
         made: list[Any] = []
@@ -186,8 +213,8 @@ def add(
     wanted = list(dict.fromkeys(read_ids(ids or [], source)))
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
+    check_kind(require_root(root), wanted)
     with index_session(root, local=local, state_dir=state_dir) as (session, index):
-        check_kind(index, wanted)
         if check:
             missing: list[str] = []
             with progress("Checking the objects exist", len(wanted)) as advance:
@@ -238,6 +265,7 @@ def rm(
     wanted = list(dict.fromkeys(read_ids(ids or [], source)))
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
+    check_kind(require_root(root), wanted)
     with index_session(root, local=local, state_dir=state_dir) as (_, index):
         with status("Reading the index"):
             listed = set(index.all())
@@ -321,7 +349,9 @@ def ls(
     json: JsonOption = False,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", "-n", min=1, help="Stop after N children.", show_default=False),
+        typer.Option(
+            "--limit", "-n", min=1, max=MAX_LIMIT, help="Stop after N children.", show_default=False
+        ),
     ] = None,
     since: Annotated[
         datetime | None,
@@ -407,7 +437,9 @@ def show(
     json: JsonOption = False,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", "-n", min=1, help="Show the first N only.", show_default=False),
+        typer.Option(
+            "--limit", "-n", min=1, max=MAX_LIMIT, help="Show the first N only.", show_default=False
+        ),
     ] = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
@@ -419,11 +451,7 @@ def show(
     """
     import openai
 
-    if not child_id.startswith(("conv_", "thread_")):
-        raise typer.BadParameter(
-            f"expected a conversation (conv_...) or thread (thread_...) ID, got {child_id!r}",
-            param_hint="ID",
-        )
+    child_id = check_id(child_id.strip())
     with connect(local=local, state_dir=state_dir) as session:
         try:
             obj = retrieve(session.client, child_id)

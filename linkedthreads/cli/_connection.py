@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._errors import AuthError, CLIError
+from ._errors import AuthError, CLIError, UsageProblem
 from ._output import note
+from ._parse import check_root
 
 if TYPE_CHECKING:
     import openai
@@ -109,11 +110,8 @@ def local_session(state_dir: Path | None) -> Iterator[Session]:
         emu = Emulator(state_file=path)
         try:
             emu.start()
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CLIError(
-                f"the local state file {path} is unreadable ({type(exc).__name__}: {exc}); "
-                "move it away to start afresh"
-            ) from None
+        except ValueError as exc:  # the emulator names the file and what is wrong with it
+            raise UsageProblem(f"{exc}; move it away to start afresh (--local)") from None
         try:
             client = emu.client()
             try:
@@ -144,7 +142,7 @@ def require_root(root: str | None) -> str:
             "no index given: pass --root ROOT_ID or set LINKEDTHREADS_ROOT "
             "(create an index with 'linkedthreads init')"
         )
-    return root.strip()
+    return check_root(root)
 
 
 @contextmanager

@@ -111,7 +111,12 @@ def demo(
     ] = 300,
     latency_ms: Annotated[
         float,
-        typer.Option("--latency-ms", min=0.0, help="Delay the emulator adds to each request."),
+        typer.Option(
+            "--latency-ms",
+            min=0.0,
+            max=10_000.0,
+            help="Delay the emulator adds to each request.",
+        ),
     ] = 0.0,
     json: JsonOption = False,
     debug: DebugOption = False,

@@ -7,7 +7,9 @@
     130  interrupted (Ctrl-C)
 
 Nothing printed here may carry a credential: messages pass through :func:`redact`, which
-removes the values of the credential variables and anything shaped like a key.
+removes the values of the credential variables and anything shaped like a key, organisation
+or project. Nor may it move the terminal: control characters (an ID holding an escape
+sequence, a server's text) are shown escaped (``\x1b``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 
 import typer
 
-from ._output import print_error, print_interrupted
+from ._output import print_error, print_interrupted, printable
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -48,7 +50,6 @@ SECRET_VARIABLES = (
     "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_AD_TOKEN",
 )
-_KEY_SHAPED = re.compile(r"(sk-[A-Za-z0-9_\-*]{6,}|sess-[A-Za-z0-9]{6,}|Bearer\s+\S+)")
 
 
 class CLIError(Exception):
@@ -74,8 +75,17 @@ class AuthError(CLIError):
     exit_code = EXIT_AUTH
 
 
+# Key-, organisation- and project-shaped strings (the library masks the same in its errors;
+# the command line keeps its own copy: it is built on the public API only).
+_KEY_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9])(?:sk-[A-Za-z0-9_\-*]{6,}|sess-[A-Za-z0-9_\-]{6,}|org-[A-Za-z0-9_\-]{6,}"
+    r"|proj_[A-Za-z0-9_\-]{4,}|(?:Bearer|Basic)\s+\S+)",
+    re.IGNORECASE,
+)
+
+
 def redact(text: str) -> str:
-    """``text`` without any credential value or key-shaped string."""
+    """``text`` without any credential value or key-, organisation- or project-shaped string."""
     for name in SECRET_VARIABLES:
         value = os.environ.get(name)
         if value and len(value) >= 4:
@@ -83,8 +93,10 @@ def redact(text: str) -> str:
     return _KEY_SHAPED.sub("[redacted]", text)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(redact(text).split())
+def one_line(text: str) -> str:
+    """``text`` redacted, on one line, with control characters shown escaped."""
+    flat = re.sub(r"[ \t\r\n]+", " ", redact(text)).strip()
+    return printable(flat)
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
@@ -133,7 +145,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
 
 def _print_traceback(exc: BaseException) -> None:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    sys.stderr.write(redact(text))
+    sys.stderr.write(printable(redact(text), keep="\n"))
 
 
 @contextmanager
@@ -156,5 +168,5 @@ def handle_errors(debug: bool) -> Iterator[None]:
         if debug:
             _print_traceback(exc)
         code, message = describe(exc)
-        print_error(_one_line(message))
+        print_error(one_line(message))
         raise typer.Exit(code) from None

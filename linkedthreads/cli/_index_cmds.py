@@ -62,9 +62,9 @@ def init(
 
     Cost: 2 requests.
     """
-    from linkedthreads import ThreadIndex
+    from linkedthreads import CHILD_TAG_KEY, ThreadIndex
 
-    md = parse_pairs(metadata or [], "--metadata")
+    md = parse_pairs(metadata or [], "--metadata", max_keys=13, reserved=CHILD_TAG_KEY)
     with connect(local=local, state_dir=state_dir) as session:
         index = ThreadIndex.create(
             session.client,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -55,9 +56,21 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def printable(text: str, *, keep: str = "") -> str:
+    """``text`` with every control or format character (escape sequences, bidi overrides)
+    but those in ``keep`` shown as a Python escape (``\\x1b``, ``\\u202e``)."""
+    return "".join(
+        c
+        if c in keep or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
+        else repr(c)[1:-1]
+        for c in text
+    )
+
+
 def note(message: str, *, markup: bool = False) -> None:
     """A diagnostic line on stderr; rich markup only with ``markup=True`` (values the user
-    typed or the server sent may contain brackets)."""
+    typed or the server sent may contain brackets); control characters shown escaped."""
+    message = printable(message, keep="\n")
     stderr_console().print(message if markup else escape(message), soft_wrap=True)
 
 

@@ -91,11 +91,11 @@ def purge(
     """
     age = parse_duration(older_than, "--older-than") if older_than is not None else None
     wanted = parse_pairs(match or [], "--match")
+    cutoff = (datetime.now(timezone.utc) - age).timestamp() if age is not None else None
     timer = Timer()
     with index_session(root, local=local, state_dir=state_dir) as (session, index):
         with status("Reading the index"):
             ids = list(index.all())
-        cutoff = (datetime.now(timezone.utc) - age).timestamp() if age is not None else None
         chosen: list[ChildInfo] = []
         gone: list[ChildInfo] = []
         reads = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,8 +11,9 @@ from typing import Annotated
 import typer
 
 from ._app import PANEL_LOCAL, DebugOption, command
-from ._errors import CLIError
+from ._errors import CLIError, UsageProblem
 from ._output import note
+from ._parse import shown
 
 
 class _FirstLine(io.StringIO):
@@ -49,7 +51,8 @@ def emulator(
         int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: a free one).")
     ] = 0,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", min=0.0, help="Delay added to each request.")
+        float,
+        typer.Option("--latency-ms", min=0.0, max=600_000.0, help="Delay added to each request."),
     ] = 0.0,
     fault_rate: Annotated[
         float,
@@ -87,11 +90,24 @@ def emulator(
             show_default=False,
         ),
     ] = None,
+    control_key: Annotated[
+        str | None,
+        typer.Option(
+            "--control-key",
+            metavar="KEY",
+            help="Require 'Authorization: Bearer KEY' on the control routes (/_emulator/*: "
+            "counters, live IDs, reset). Better set in the environment than on the command "
+            "line.",
+            show_default=False,
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the local OpenAI emulator (threads and conversations) until Ctrl-C.
 
-    Prints its base URL (http://HOST:PORT/v1) as the first line on stdout.
+    Prints its base URL (http://HOST:PORT/v1) as the first line on stdout. Listens on
+    127.0.0.1 unless --host says otherwise (with a warning: other machines can then reach
+    it). Its control routes refuse requests from web pages.
     """
     try:
         from linkedthreads.emulator import EmulatorSettings, serve
@@ -99,17 +115,25 @@ def emulator(
         raise CLIError(
             f"the emulator needs its extra: pip install 'linkedthreads[cli]' ({exc})"
         ) from None
-    settings = EmulatorSettings(
-        latency_ms=latency_ms,
-        fault_rate=fault_rate,
-        lost_response_rate=lost_response_rate,
-        seed=seed,
-    )
+    try:
+        settings = EmulatorSettings(
+            latency_ms=latency_ms,
+            fault_rate=fault_rate,
+            lost_response_rate=lost_response_rate,
+            seed=seed,
+            control_key=control_key or None,
+        )
+    except ValueError as exc:  # NaN passes click's ranges; the settings refuse it
+        raise UsageProblem(str(exc)) from None
     try:
         serve(host, port, settings, state, out=_FirstLine())
     except KeyboardInterrupt:
         pass
+    except ValueError as exc:  # the state file: the emulator names it and what is wrong
+        raise UsageProblem(f"--state: {exc}") from None
     except OSError as exc:
+        if isinstance(exc, socket.gaierror):
+            raise UsageProblem(f"--host: cannot resolve {shown(host)} ({exc.strerror})") from None
         if exc.filename is None:
             raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         raise

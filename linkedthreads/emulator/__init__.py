@@ -7,6 +7,7 @@ Layers (each imports only the ones above it; nothing from the rest of ``linkedth
 - ``_ids``, ``_errors``: ID shapes and every OpenAI error body;
 - ``_validation``, ``_models``: the state (plain Python, no HTTP);
 - ``_faults``: seeded faults, latency and rate limits;
+- ``_control``: who may call the control plane, and a client for it;
 - ``_app``: the Starlette routes; ``_persistence``: the state file;
 - ``_server``, ``_emulator``: uvicorn in a thread or in the foreground; :class:`Emulator`.
 
@@ -16,8 +17,9 @@ Layers (each imports only the ones above it; nothing from the rest of ``linkedth
     True
 """
 
+from ._control import control_request
 from ._emulator import Emulator
 from ._server import serve
 from ._settings import EmulatorSettings
 
-__all__ = ["Emulator", "EmulatorSettings", "serve"]
+__all__ = ["Emulator", "EmulatorSettings", "control_request", "serve"]

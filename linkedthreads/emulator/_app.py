@@ -9,7 +9,8 @@
 6. for a write picked as a lost response: apply it, then cut the connection.
 
 Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``.
-``/_emulator/*`` is the control plane: no auth, not counted.
+``/_emulator/*`` is the control plane: not counted, guarded against browsers and, with a
+control key, authenticated (``_control``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from . import _errors as e
+from ._control import control_refusal
 from ._faults import FaultInjector, RateLimiter
 from ._models import Backend, EventStream
 from ._settings import FAULT_KINDS, EmulatorSettings
@@ -436,7 +438,8 @@ class Endpoint:
 
 
 class ControlPlane:
-    """``/_emulator/{stats,reset_stats,objects,reset}``: no auth, not counted."""
+    """``/_emulator/{stats,reset_stats,objects,reset}``: not counted; refused to browsers
+    and, with a control key, to whoever lacks it (``_control``)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -447,8 +450,12 @@ class ControlPlane:
         rt = self.runtime
         request = (scope["method"], scope["path_params"]["action"])
         try:
-            await _read_body(receive)
+            raw = await _read_body(receive)
         except ClientGone:
+            return
+        refusal = control_refusal(scope["method"], Headers(scope=scope), raw, rt.settings)
+        if refusal is not None:
+            await self.answer.error(send, started, refusal)
             return
         result: JSON
         if request == ("GET", "stats"):

@@ -17,6 +17,14 @@ from pathlib import Path
 from ._models import Backend
 
 
+class StateFileError(ValueError):
+    """The state file exists but does not hold an emulator's state."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the state file {path} is not an emulator's state: {reason}")
+        self.path = path
+
+
 class StateFile:
     """Debounced, atomic saving of a :class:`Backend` to ``path``."""
 
@@ -29,11 +37,32 @@ class StateFile:
         self._dirty = False
 
     def load(self) -> bool:
-        """Restore the state from the file if it exists; whether it did."""
+        """Restore the state from the file if it exists; whether it did.
+
+        A file that is not an emulator's state raises :class:`StateFileError` naming it,
+        and is left as it is."""
         if not self.path.exists():
             return False
-        with self.path.open(encoding="utf-8") as f:
-            self.backend.restore(json.load(f))
+        if not self.path.is_file():
+            raise StateFileError(self.path, "not a regular file")
+        with self.path.open("rb") as f:
+            raw = f.read()
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise StateFileError(self.path, f"not UTF-8 text (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            raise StateFileError(
+                self.path, f"not JSON ({exc.msg}, line {exc.lineno} column {exc.colno})"
+            ) from None
+        if not isinstance(data, dict):
+            raise StateFileError(
+                self.path, f"a JSON {type(data).__name__}, not an object with a version"
+            )
+        try:
+            self.backend.restore(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StateFileError(self.path, f"{type(exc).__name__}: {exc}") from None
         return True
 
     def mark_dirty(self) -> None:

@@ -20,6 +20,7 @@ from typing import TextIO
 import uvicorn
 
 from ._app import Runtime, create_app
+from ._control import is_loopback
 from ._persistence import StateFile
 from ._settings import EmulatorSettings
 
@@ -102,6 +103,20 @@ class ServerThread:
         self.sock.close()
 
 
+def exposure_warning(host: str, settings: EmulatorSettings) -> str:
+    """The warning for an emulator listening on ``host``, not a loopback address."""
+    guard = (
+        "its control routes need the control key"
+        if settings.control_key is not None or settings.api_key is not None
+        else "anyone who can reach it can read every ID it holds and wipe its state "
+        "(set a control key, or listen on 127.0.0.1)"
+    )
+    return (
+        f"warning: the emulator listens on {host}, not on a loopback address: other machines "
+        f"can reach it, and it is a test server, not a secure one; {guard}."
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -109,12 +124,14 @@ def serve(
     state_file: str | os.PathLike[str] | None = None,
     *,
     out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> None:
     """Run the emulator in the foreground until Ctrl-C (SIGINT) or SIGTERM.
 
     Prints the base URL (``http://HOST:PORT/v1``) as the first line on ``out`` (default
     stdout), then serves.  With ``state_file``, the state is loaded from it if it exists and
-    saved to it after writes and at exit.
+    saved to it after writes and at exit.  A ``host`` that is not a loopback address gets a
+    warning on ``err`` (default stderr): other machines can then reach the emulator.
     """
     settings = settings or EmulatorSettings()
     store: StateFile | None = None
@@ -124,6 +141,8 @@ def serve(
         store.load()
         runtime.on_write = store.mark_dirty
     sock = bind_socket(host, port)
+    if not is_loopback(host):
+        print(exposure_warning(host, settings), file=err or sys.stderr, flush=True)
     stream = out or sys.stdout
     print(base_url_of(sock), file=stream, flush=True)
     server = uvicorn.Server(_config(runtime))

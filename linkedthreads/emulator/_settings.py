@@ -63,6 +63,12 @@ class EmulatorSettings:
     """If set, only ``Authorization: Bearer <api_key>`` is accepted (401 ``invalid_api_key``
     otherwise).  If ``None``, any non-empty bearer key is accepted.  Never logged nor saved."""
 
+    control_key: str | None = None
+    """If set, the control routes (``/_emulator/*``) need ``Authorization: Bearer
+    <control_key>`` (401 otherwise); if ``None``, they need ``api_key`` when that is set, and
+    nothing but a request from this machine's programs (no foreign ``Origin``, a loopback or
+    IP ``Host``, JSON bodies) when neither is.  Never logged nor saved."""
+
     latency_ms: float = 0.0
     """Added to every API request before it is answered (not to ``/_emulator`` routes)."""
 
@@ -157,7 +163,7 @@ class EmulatorSettings:
         _check_rate("fault_rate", self.fault_rate)
         _check_rate("lost_response_rate", self.lost_response_rate)
         for name in ("latency_ms", "latency_jitter_ms"):
-            if getattr(self, name) < 0:
+            if not getattr(self, name) >= 0:  # NaN too
                 raise ValueError(f"{name} must be >= 0")
         unknown = set(self.fault_weights) - set(FAULT_KINDS)
         if unknown:

@@ -50,8 +50,8 @@ def test_init_json_threads_ascii_metadata(cli) -> None:
 
 
 def test_init_refuses_reserved_metadata(cli) -> None:
-    """The library's own metadata keys are refused with its message (exit 1)."""
-    run = cli("init", "-m", "linkedthreads=x", expect=1)
+    """The library's own metadata key is refused before any request (exit 2)."""
+    run = cli("init", "-m", "linkedthreads=x", expect=2)
     assert "reserved" in run.stderr
 
 
@@ -85,7 +85,7 @@ def test_add_checks_existence_and_reads_files(cli, root, emulator, tmp_path) -> 
     assert missing not in cli("ls").lines
     cli("add", "--no-check", missing)
     assert cli("ls").lines[-1] == missing
-    assert "not a conversation ID" in cli("add", "thread_abc", expect=1).stderr
+    assert "not a conversation ID" in cli("add", "thread_abc", expect=2).stderr
 
 
 def test_rm_deletes_or_keeps_objects(cli, root, emulator) -> None:

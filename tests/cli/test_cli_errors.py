@@ -45,8 +45,8 @@ def test_root_that_is_not_an_index(cli, root) -> None:
 
 
 def test_malformed_root(cli) -> None:
-    """A root of no known kind: exit 1, one line."""
-    run = cli("ls", "--root", "bogus", expect=1)
+    """A root of no known kind: bad usage (exit 2), one line, before any request."""
+    run = cli("ls", "--root", "bogus", expect=2)
     assert run.stderr.startswith("error: ")
     assert "bogus" in run.stderr
 

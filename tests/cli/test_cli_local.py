@@ -51,6 +51,6 @@ def test_unreadable_state_file_is_a_clear_error(offline, tmp_path) -> None:
     state = tmp_path / "state"
     state.mkdir()
     (state / STATE_FILE_NAME).write_text("{not json")
-    run = offline("init", "--local", expect=1)
+    run = offline("init", "--local", expect=2)
     assert STATE_FILE_NAME in run.stderr
     assert "move it away" in run.stderr

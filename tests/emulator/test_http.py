@@ -95,7 +95,8 @@ def test_bodies_that_are_not_objects(http: httpx2.Client) -> None:
 
 
 def test_control_plane(http: httpx2.Client, control: httpx2.Client, emulator: Emulator) -> None:
-    """/_emulator/stats, objects, reset_stats and reset: no auth, never counted."""
+    """/_emulator/stats, objects, reset_stats and reset: no auth (by default), never counted;
+    POSTs are JSON (what browsers refuse; test_control_plane.py)."""
     conv = http.post("/conversations", json={}).json()["id"]
     thread = http.post("/threads", json={}, headers={"OpenAI-Beta": "assistants=v2"}).json()["id"]
     stats = control.get("/_emulator/stats").json()
@@ -105,12 +106,12 @@ def test_control_plane(http: httpx2.Client, control: httpx2.Client, emulator: Em
         "threads": [thread],
         "conversations": [conv],
     }
-    assert control.post("/_emulator/reset_stats").json() == {"ok": True}
+    assert control.post("/_emulator/reset_stats", json={}).json() == {"ok": True}
     assert emulator.stats()["total"] == 0
-    assert control.post("/_emulator/reset").json() == {"ok": True}
+    assert control.post("/_emulator/reset", json={}).json() == {"ok": True}
     assert emulator.live_ids("conversations") == set()
     assert control.get("/_emulator/nothing").status_code == 404
-    assert control.post("/_emulator/stats").status_code == 404
+    assert control.post("/_emulator/stats", json={}).status_code == 404
     assert emulator.stats()["total"] == 0
 
 

@@ -21,13 +21,23 @@ def test_all_is_sorted_and_complete() -> None:
     assert module.__all__ == sorted(module.__all__)
     public = {n for n in vars(module) if not n.startswith(("_", "@"))}  # "@": pytest rewriting
     assert set(module.__all__) == public - {"annotations"}
-    assert linkedthreads.testing.__all__ == ["Emulator", "EmulatorSettings"]
+    assert linkedthreads.testing.__all__ == ["Emulator", "EmulatorSettings", "control_request"]
     assert linkedthreads.testing.Emulator is Emulator
 
 
 @pytest.mark.parametrize(
     "name",
-    ["_emulator", "_errors", "_faults", "_ids", "_models", "_settings", "_validation", "__init__"],
+    [
+        "_control",
+        "_emulator",
+        "_errors",
+        "_faults",
+        "_ids",
+        "_models",
+        "_settings",
+        "_validation",
+        "__init__",
+    ],
 )
 def test_docstring_examples(name: str) -> None:
     """The examples in the docstrings run and hold."""
