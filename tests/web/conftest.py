@@ -18,6 +18,15 @@ from linkedthreads import ThreadIndex  # noqa: E402
 from linkedthreads.web import create_app  # noqa: E402
 
 TOKEN = "test-token-0123456789"
+QUESTIONS = [
+    ("How do I reset my password?", "Use the link on the sign-in page."),
+    ("Can I export my invoices as CSV?", "Yes: Billing, then Export."),
+    ("The app crashes when I upload a 2 GB file.", "Uploads are limited to 1 GB for now."),
+    ("Translate 'good morning' into Italian.", "Buongiorno."),
+    ("Summarise this meeting transcript in three bullet points.", "1. Budget approved..."),
+    ("Which plan includes single sign-on?", "The Pro plan and above."),
+    ("Write a haiku about autumn rain.", "Cold rain on the roof..."),
+]
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 
 
@@ -26,12 +35,13 @@ def seed(index: ThreadIndex, n: int) -> list[str]:
     is a script. Their IDs, oldest first."""
     ids = []
     for i in range(n):
-        text = HOSTILE if i == n - 1 else f"Question number {i}: how do I reset my password?"
+        question, reply = QUESTIONS[i % len(QUESTIONS)]
+        text = HOSTILE if i == n - 1 else f"#{i} {question}"
         child = index.create_child(
             metadata={"user": str(i % 3), "plan": "pro" if i % 2 else "free"},
             items=[
                 {"type": "message", "role": "user", "content": text},
-                {"type": "message", "role": "assistant", "content": f"Answer {i}: use the link."},
+                {"type": "message", "role": "assistant", "content": reply},
             ],
         )
         ids.append(child.id)

@@ -97,9 +97,11 @@ def test_only_children_the_page_listed_are_deleted(web: Any, index: ThreadIndex)
     answer = web.post("/api/delete", json={"ids": [ids[0]]}, headers={"x-csrf-token": csrf})
     assert answer.status_code == 400
     assert "not listed by this page" in answer.json()["error"]
-    assert web.post(
-        "/api/delete", json={"ids": index.root_id}, headers={"x-csrf-token": csrf}
-    ).json()["error"].startswith("give the IDs")
+    assert (
+        web.post("/api/delete", json={"ids": index.root_id}, headers={"x-csrf-token": csrf})
+        .json()["error"]
+        .startswith("give the IDs")
+    )
 
 
 def test_a_missing_root_is_a_message_not_a_trace(emulator: Any) -> None:
