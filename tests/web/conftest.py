@@ -14,8 +14,8 @@ import pytest
 
 pytest.importorskip("jinja2", reason="the web page needs linkedthreads[web]")
 
-from linkedthreads import ThreadIndex  # noqa: E402
-from linkedthreads.web import create_app  # noqa: E402
+from linkedthreads import ThreadIndex
+from linkedthreads.web import create_app
 
 TOKEN = "test-token-0123456789"
 QUESTIONS = [

@@ -12,6 +12,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from linkedthreads.cli import app
@@ -48,11 +49,9 @@ def test_serve_prints_a_url_that_signs_in(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         assert "?token=" in url
         bare = url.split("?", 1)[0]
-        try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(bare, timeout=10)
-            raise AssertionError("served without the token")
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 403
+        assert refused.value.code == 403
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(url, timeout=30) as answer:
