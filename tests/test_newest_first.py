@@ -36,7 +36,9 @@ def test_newest_first_is_all_backwards(
     kind: str, ops: list[tuple[str, Any]], page_ids: int
 ) -> None:
     client = MemoryClient(kind)
-    settings = IndexSettings(retry=RetryPolicy.none(), gc_grace_seconds=0, max_overlay=3)
+    settings = IndexSettings(
+        retry=RetryPolicy.none(), gc_grace_seconds=0, max_overlay=3, max_record_chars=4000
+    )  # small records: a page list of more than about 10 pages goes into directories
     writer = memory_index(client, settings=settings, page_ids=page_ids)
     made: list[str] = []
     for op, arg in ops:
@@ -78,6 +80,22 @@ def test_latest_is_two_requests_at_any_size(client: Any, backend: str) -> None:
     assert reader.latest(0) == []
     with pytest.raises(ValueError, match="non-negative"):
         reader.latest(-1)
+
+
+def test_a_page_list_in_directories_is_read_from_its_last_directory() -> None:
+    client = MemoryClient("conversations")
+    settings = IndexSettings(retry=RetryPolicy.none(), max_record_chars=4000)
+    writer = memory_index(client, settings=settings, page_ids=3)
+    ids = [c.id for c in writer.create_children(200)]
+    writer.compact()
+    assert writer.stats().directories >= 2
+    reader = memory_index(client, writer.root_id, settings=settings, page_ids=3)
+    before = reader.requests
+    assert reader.latest(10) == ids[::-1][:10]
+    # The journal, the last of ~22 directories, then the 3 pages (of 3 IDs) the 8 IDs before
+    # the 2 in the tail need, in one round.
+    assert reader.requests - before == 1 + 1 + 3
+    assert list(reader.all(newest_first=True)) == ids[::-1]
 
 
 async def test_the_async_index_lists_newest_first(emulator: Any, backend: str) -> None:
