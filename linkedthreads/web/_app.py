@@ -86,8 +86,11 @@ class Site:
             return self._reader
 
     def close(self) -> None:
+        """Stop the reader's threads, and close the index if this app opened it."""
         if self._reader is not None:
             self._reader.close()
+        if self._index is not None and self._index is not self._source:
+            self._index.close()
 
     def remember(self, ids: Sequence[str]) -> None:
         with self._lock:

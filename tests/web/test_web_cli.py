@@ -52,6 +52,7 @@ def test_serve_prints_a_url_that_signs_in(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(bare, timeout=10)
         assert refused.value.code == 403
+        refused.value.close()
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(url, timeout=30) as answer:
