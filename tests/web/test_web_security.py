@@ -152,3 +152,45 @@ def test_mounted_under_a_prefix(index: ThreadIndex, emulator: Any) -> None:
         assert page.status_code == 200
         assert 'href="/threads/static/app.css"' in page.text
         assert web.get("/threads/static/app.js").status_code == 200
+
+
+def test_an_index_of_threads_reads_messages(emulator: Any) -> None:
+    client = emulator.client()
+    index = ThreadIndex.create(client, backend="threads")
+    thread = index.create_child(messages=[{"role": "user", "content": "Hello <b>threads</b>"}])
+    app = create_app(index, client, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as web:
+        web.get(f"/?token={TOKEN}")
+        page = web.get("/").text
+        assert "Hello &lt;b&gt;threads&lt;/b&gt;" in page
+        chat = web.get(f"/child/{thread.id}?partial=1").text
+        assert 'class="message role-user"' in chat
+        assert "Hello &lt;b&gt;threads&lt;/b&gt;" in chat
+        assert web.get("/child/thread_nope").status_code == 404
+    index.close()
+
+
+def test_the_key_never_reaches_the_browser(emulator_factory: Any) -> None:
+    key = "sk-test-secret-key-0123456789"
+    emu = emulator_factory(api_key=key)
+    client = emu.client(api_key=key)
+    index = ThreadIndex.create(client, backend="conversations")
+    ids = seed(index, 2)
+    app = create_app(index, client, token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as web:
+        web.get(f"/?token={TOKEN}")
+        csrf = csrf_of(web.get("/").text)
+        answers = [
+            web.get("/"),
+            web.get("/api/rows"),
+            web.get("/api/stats"),
+            web.get(f"/child/{ids[0]}"),
+            web.get("/export.json"),
+            web.get("/export.csv"),
+            web.post("/api/verify", json={}, headers={"x-csrf-token": csrf}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200
+            assert key not in answer.text
+            assert key not in str(answer.headers)
+    index.close()
