@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import openai
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -258,7 +259,12 @@ def create_app(
     """
     token = token or secrets.token_urlsafe(32)
     site = Site(index, client, title=title, where=where, scopes=scopes, page_size=max(1, page_size))
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # Autoescaping on for every template, whatever its name: conversation text is
+    # attacker-controlled.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True
+    )
+    templates = Jinja2Templates(env=env)
     templates.env.globals["iso_time"] = iso_time
     csrf = derive(token, "csrf")
 
