@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
@@ -53,11 +54,12 @@ def host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _refusal(message: str, status: int = 403) -> Response:
+def _refusal(message: str, status: int = 403, root: str = "") -> Response:
+    """A short page saying why (``message`` is ours, never the request's)."""
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8><title>linkedthreads: refused</title>"
-        '<link rel=stylesheet href="static/app.css"><main class="refused"><h1>Refused</h1>'
-        f"<p>{message}</p></main></html>"
+        f'<link rel=stylesheet href="{html.escape(root)}/static/app.css">'
+        f'<main class="refused"><h1>Refused</h1><p>{message}</p></main></html>'
     )
     return HTMLResponse(body, status_code=status)
 
@@ -94,12 +96,14 @@ class Guard:
     def check(self, scope: Scope) -> Response | None:
         """None if the request may go on, else the answer that refuses it."""
         headers = Headers(scope=scope)
+        root = str(scope.get("root_path", "")).rstrip("/")
         host = headers.get("host", "")
         if not host or host_name(host) not in self.allowed:
             return _refusal(
-                "This server only answers requests addressed to it (wrong Host header).", 421
+                "This server only answers requests addressed to it (wrong Host header).",
+                421,
+                root=root,
             )
-        root = scope.get("root_path", "")
         path = scope["path"][len(root) :] if scope["path"].startswith(root) else scope["path"]
         method = scope["method"]
         if path.startswith("/static/") and method in SAFE_METHODS:
@@ -109,7 +113,9 @@ class Guard:
         given = query.get("token")
         if given is not None and method in SAFE_METHODS:
             if not hmac.compare_digest(given.encode(), self.token.encode()):
-                return _refusal("Wrong token: open the URL printed by 'linkedthreads serve'.")
+                return _refusal(
+                    "Wrong token: open the URL printed by 'linkedthreads serve'.", root=root
+                )
             rest = [(k, v) for k, v in query.multi_items() if k != "token"]
             target = url.path + (f"?{urlencode(rest)}" if rest else "")
             redirect = RedirectResponse(target, status_code=303)
@@ -125,17 +131,22 @@ class Guard:
         if cookie is None or not hmac.compare_digest(cookie.encode(), self.session.encode()):
             return _refusal(
                 "Not signed in: open the URL (with its token) that 'linkedthreads serve' "
-                "printed in its terminal."
+                "printed in its terminal.",
+                root=root,
             )
         if method not in SAFE_METHODS:
             if method != "POST":
-                return _refusal("Only GET and POST requests are served.", 405)
+                return _refusal("Only GET and POST requests are served.", 405, root=root)
             origin = headers.get("origin")
             if origin is not None and URL(origin).netloc.lower() != host.lower():
-                return _refusal("Cross-site request refused (its Origin is another site).")
+                return _refusal(
+                    "Cross-site request refused (its Origin is another site).", root=root
+                )
             csrf = headers.get(CSRF_HEADER, "")
             if not hmac.compare_digest(csrf.encode(), self.csrf.encode()):
-                return _refusal("Missing or wrong CSRF token: reload the page and try again.")
+                return _refusal(
+                    "Missing or wrong CSRF token: reload the page and try again.", root=root
+                )
         return None
 
 
