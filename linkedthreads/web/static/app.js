@@ -78,9 +78,11 @@
   async function more() {
     if (!rows || loading || rows.dataset.done === "true") return;
     loading = true;
-    sentinel.textContent = "Loading…";
+    const params = query();
+    const filtered = params.toString() !== "";
+    const read = Number(rows.dataset.position || "0");
+    sentinel.textContent = filtered && read ? "Searching… (" + read.toLocaleString() + " children read)" : "Loading…";
     try {
-      const params = query();
       params.set("after", rows.dataset.after || "");
       params.set("position", rows.dataset.position || "0");
       const data = await getJSON("api/rows?" + params.toString());
