@@ -19,6 +19,7 @@ from ._config import Config
 from ._host import Host, Recorder
 from ._measure import count, log, object_creates, object_reads, peak_memory, per_op, round_trips
 from ._populate import create_objects, journal_page_bytes
+from ._tracked import tracked_figures
 
 __all__ = [
     "SETTINGS",
@@ -294,6 +295,11 @@ def write_figures(
             "routes": concurrent.routes,
         }
         ids.extend(threads_made)
+
+    # The same creates through a tracked client (index.track): lone, then concurrent threads.
+    tracked_made: list[str] = []
+    out.update(tracked_figures(host, client, index, cfg, tracked_made))
+    ids.extend(tracked_made)
 
     # Bulk calls, each followed by what it leaves due.
     def bulk(name: str, work: Callable[[], Any], n: int) -> Any:

@@ -112,6 +112,18 @@ OURS_ROWS: list[tuple[str, Getter]] = [
         "the same, with the injected latency",
         _w("create_child_many_threads_latency", "per_child"),
     ),
+    (
+        "a create through a tracked client (`index.track`), lone, amortised",
+        _w("tracked_create", "per_op"),
+    ),
+    (
+        "the same, {few} concurrent threads on one tracked client, per child",
+        _w("tracked_create_threads", "per_child"),
+    ),
+    (
+        "the same, {many} concurrent threads on one tracked client, per child",
+        _w("tracked_create_many_threads", "per_child"),
+    ),
     ("`create_children` (bulk), per child", _w("create_children", "per_child")),
     ("growing the index to N, per child (see method)", lambda s: _get(s, "growth", "per_child")),
     ("`add_many` (bulk), appends per ID", _w("add_many", "per_child")),

@@ -6,8 +6,10 @@
     child = index.create_child()
     for child_id in index.all(): ...
     index.delete(child.id)
+    tracked = index.track(client)     # what it creates is listed, what it deletes forgotten
 
-See docs/design.md for the storage protocol and docs/costs.md for request costs.
+See docs/design.md for the storage protocol; each method's docstring states its cost in
+requests.
 """
 
 from ._async_index import AsyncThreadIndex
@@ -21,6 +23,7 @@ from ._errors import (
     LinkedThreadsError,
     MetadataError,
     NotAnIndexError,
+    TrackingError,
     UnsupportedFormatError,
 )
 from ._flows import TAG_KEY as CHILD_TAG_KEY
@@ -47,6 +50,7 @@ __all__ = [
     "NotAnIndexError",
     "RetryPolicy",
     "ThreadIndex",
+    "TrackingError",
     "UnsupportedFormatError",
     "VerifyReport",
     "__version__",

@@ -15,7 +15,9 @@ from ._backends import Backend
 from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
+from ._recording import AsyncIndexRecorder
 from ._settings import IndexSettings
+from ._tracking import tracked_async_client
 from ._transport import AsyncExecutor
 
 __all__ = ["AsyncThreadIndex"]
@@ -215,6 +217,13 @@ class AsyncThreadIndex(IndexProperties):
             await self._commit.submit(records, expected=len(batch))
             if error is not None:
                 raise error
+
+    def track(self, client: openai.AsyncOpenAI) -> openai.AsyncOpenAI:
+        """``ThreadIndex.track`` for ``openai.AsyncOpenAI``: a copy of ``client`` whose creates
+        are listed and deletes forgotten (e.g. ``OpenAIConversationsSession(openai_client=...)``
+        of the OpenAI Agents SDK). Cost: a create or delete + 1 append (about 1 + 1/P requests
+        an object for P concurrent calls); any other request, nothing."""
+        return tracked_async_client(client, AsyncIndexRecorder(self._core, self._commit, self._run))
 
     def all(self, *, newest_first: bool = False) -> AsyncIterator[str]:
         """As ``ThreadIndex.all``: 1 + ceil(N / d) requests; ``newest_first=True``: 1 + 1 a

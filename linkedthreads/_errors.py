@@ -11,7 +11,9 @@
      +-- CorruptIndexError              a page or record was altered, truncated or deleted
      +-- ConcurrentChangeError          pages a reader needed were collected under it
      +-- APIRequestError                the server refused or failed a request (wraps the
-                                        ``openai`` exception in ``__cause__``)
+     |                                  ``openai`` exception in ``__cause__``)
+     +-- TrackingError                  a tracked client created or deleted an object but its
+                                        record could not be appended (``object_id`` names it)
 
 Every message names the ID or key at fault. No message carries an API key, organisation,
 project or header value: requests are described by method, route and request ID only.
@@ -29,6 +31,7 @@ __all__ = [
     "LinkedThreadsError",
     "MetadataError",
     "NotAnIndexError",
+    "TrackingError",
     "UnsupportedFormatError",
 ]
 
@@ -84,3 +87,18 @@ class APIRequestError(LinkedThreadsError):
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
+
+
+class TrackingError(LinkedThreadsError):
+    """A tracked client (``index.track(client)``) created or deleted ``object_id``, but the
+    index could not record it after its retry policy gave up (the cause is ``__cause__``).
+
+    After a create, the object exists and is not listed: ``index.add(object_id)`` lists it. After
+    a delete, the object is gone and still listed: harmless, ``index.remove(object_id)`` or
+    ``verify(repair=True)`` forgets it.
+    """
+
+    def __init__(self, message: str, *, object_id: str, created: bool) -> None:
+        super().__init__(message)
+        self.object_id = object_id
+        self.created = created

@@ -15,7 +15,9 @@ from . import _flows as flows
 from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
+from ._recording import IndexRecorder
 from ._settings import IndexSettings
+from ._tracking import tracked_client
 from ._transport import SyncExecutor
 
 __all__ = ["ThreadIndex"]
@@ -268,6 +270,21 @@ class ThreadIndex(IndexProperties):
             self._commit.submit(records, expected=len(batch))
             if error is not None:
                 raise error
+
+    def track(self, client: openai.OpenAI) -> openai.OpenAI:
+        """A copy of ``client`` on which every object of this index's kind that it creates is
+        listed, and every one it deletes is forgotten; ``client`` itself is left untouched.
+
+        Tracked: ``conversations.create`` (conversations), ``beta.threads.create`` and
+        ``create_and_run`` (threads; streamed too), and the deletes. A tracked create returns
+        only once its ``add`` record is appended, as ``create_child`` does; if the append
+        fails after the retry policy, it raises ``TrackingError`` naming the created ID.
+        Works through the SDK's HTTP client (``with_options(http_client=...)``), sharing
+        ``client``'s connections; the index's own requests are never tracked.
+        Cost: a create or delete costs its request + 1 append (concurrent calls share
+        appends: about 1 + 1/P requests an object for P at once); any other request, nothing.
+        """
+        return tracked_client(client, IndexRecorder(self._core, self._commit, self._run))
 
     # -- reading ------------------------------------------------------------------------------
 

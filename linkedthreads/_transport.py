@@ -35,6 +35,7 @@ from ._errors import (
     MetadataError,
 )
 from ._retry import RetryPolicy, is_transient
+from ._tracking import untracked
 
 __all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error", "scrub"]
 
@@ -136,7 +137,7 @@ class SyncExecutor:
     def __init__(
         self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
-        self.client = client.with_options(max_retries=0)
+        self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()
@@ -187,7 +188,7 @@ class AsyncExecutor:
     def __init__(
         self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
-        self.client = client.with_options(max_retries=0)
+        self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
         self.requests = _Counter()

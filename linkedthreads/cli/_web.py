@@ -66,8 +66,8 @@ def serve(
     (concurrent).
     """
     try:
-        from linkedthreads.web import LOOPBACK_HOSTS, create_app
-        from linkedthreads.web._server import bind, is_loopback, run, url_of
+        from linkedthreads.web import LOOPBACK_HOSTS, create_app, is_loopback
+        from linkedthreads.web import serve as serve_page
     except ImportError as exc:
         raise CLIError(
             f"the web page needs its extra: pip install 'linkedthreads[web]' ({exc})"
@@ -92,22 +92,21 @@ def serve(
             allowed_hosts=names,
             where=session.where,
         )
-        try:
-            sock = bind(host, port)
-        except OSError as exc:
-            raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        url = f"{url_of(sock, host)}?token={app.state.token}"
-        sys.stdout.write(url + "\n")
-        sys.stdout.flush()
-        note(f"Serving index {root_id} from {session.where}. Ctrl-C stops.")
-        if open_browser:
-            import webbrowser
 
-            webbrowser.open(url)
+        def ready(url: str) -> None:
+            signed = f"{url}?token={app.state.token}"
+            sys.stdout.write(signed + "\n")
+            sys.stdout.flush()
+            note(f"Serving index {root_id} from {session.where}. Ctrl-C stops.")
+            if open_browser:
+                import webbrowser
+
+                webbrowser.open(signed)
+
         try:
-            run(app, sock)
+            serve_page(app, host=host, port=port, on_url=ready)
         except KeyboardInterrupt:
             pass
-        finally:
-            sock.close()
+        except OSError as exc:
+            raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     note("stopped")

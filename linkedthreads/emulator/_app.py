@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import _errors as e
 from ._faults import FaultInjector, RateLimiter
-from ._models import Backend
+from ._models import Backend, EventStream
 from ._settings import FAULT_KINDS, EmulatorSettings
 
 JSON = Any
@@ -148,7 +148,7 @@ class Call:
         return (*self.query.getlist("include"), *self.query.getlist("include[]"))
 
 
-Handler = Callable[[Backend, Call], "dict[str, JSON]"]
+Handler = Callable[[Backend, Call], "dict[str, JSON] | EventStream"]
 
 ROUTES: list[tuple[str, dict[str, Handler]]] = [
     (
@@ -157,6 +157,10 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
             "POST": lambda b, c: b.create_thread(c.body),
             "GET": lambda b, c: b.list_containers("threads", c.query),
         },
+    ),
+    (
+        "/v1/threads/runs",  # before /v1/threads/{thread_id}, which would match it
+        {"POST": lambda b, c: b.create_thread_and_run(c.body)},
     ),
     (
         "/v1/threads/{thread_id}",
@@ -223,6 +227,7 @@ LIST_ROUTES = frozenset({"/v1/threads", "/v1/conversations"})
 # POST routes whose spec marks the request body as required: an empty body is not JSON.
 BODY_REQUIRED = frozenset(
     {
+        "/v1/threads/runs",
         "/v1/threads/{thread_id}",
         "/v1/threads/{thread_id}/messages",
         "/v1/threads/{thread_id}/messages/{message_id}",
@@ -294,6 +299,19 @@ class Answerer:
                 "headers": self._headers(started, len(body), extra),
             }
         )
+        await send({"type": "http.response.body", "body": body})
+
+    async def events(self, send: Send, started: float, stream: EventStream) -> None:
+        """Server-sent events, as OpenAI streams runs: one ``event:``/``data:`` pair each."""
+        parts = [
+            f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+            for name, data in stream.events
+        ]
+        parts.append("event: done\ndata: [DONE]\n\n")
+        body = "".join(parts).encode()
+        headers = self._headers(started, len(body))
+        headers[0] = (b"content-type", b"text/event-stream; charset=utf-8")
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def error(self, send: Send, started: float, err: e.APIError) -> None:
@@ -410,6 +428,9 @@ class Endpoint:
         if lost:
             rt.stats.fault("lost_response")
             await self.answer.drop(send, started)
+            return
+        if isinstance(result, EventStream):
+            await self.answer.events(send, started, result)
             return
         await self.answer.json(send, started, 200, result)
 

@@ -7,6 +7,7 @@
 | conversation      | ``conv_`` + 48 lowercase hex, the first 8 the Unix time |
 | conversation item | ``msg_`` + 48 (or 50) lowercase hex, the first 8 the    |
 |                   | Unix time (as in the observed example ID)               |
+| run               | ``run_`` + 24 of [A-Za-z0-9]                            |
 | request           | ``req_`` + 32 lowercase hex                             |
 
 With a seed, the same sequence of calls yields the same IDs (apart from the time digits).
@@ -47,6 +48,9 @@ class IdGenerator:
 
     def message_id(self) -> str:
         return "msg_" + self._base62(24)
+
+    def run_id(self) -> str:
+        return "run_" + self._base62(24)
 
     def conversation_id(self, now: float) -> str:
         return "conv_" + f"{int(now) & 0xFFFFFFFF:08x}" + self._hex(self._objects, 40)

@@ -154,6 +154,35 @@ def _check_prefix(param: str, value: str, prefix: str) -> None:
         raise e.invalid_id_prefix(param, value, prefix)
 
 
+# The body of ``POST /threads/runs`` (createThreadAndRun in OpenAI's OpenAPI description).
+RUN_KEYS = (
+    "assistant_id",
+    "thread",
+    "model",
+    "instructions",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "stream",
+    "max_prompt_tokens",
+    "max_completion_tokens",
+    "truncation_strategy",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+)
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """An answer sent as server-sent events (``event: <name>`` / ``data: <json>``), ended by
+    ``event: done`` / ``data: [DONE]``."""
+
+    events: tuple[tuple[str, dict[str, JSON]], ...]
+
+
 class Backend:
     """Threads and conversations in memory.  Thread-safe: one lock per call.
 
@@ -272,6 +301,63 @@ class Backend:
             self.threads[thread_id] = thread
             self.creation_order["threads"].append(thread_id, {"id": thread_id})
             return thread.obj
+
+    def create_thread_and_run(self, body: JSON) -> dict[str, JSON] | EventStream:
+        """``POST /threads/runs`` {assistant_id, thread?, stream?, ...}: creates the thread
+        (``thread`` as the body of ``POST /threads``) and answers a run on it.  The emulator
+        has no assistants and no model: any ``assistant_id`` is taken, the run is not stored
+        and stays ``queued``; with ``stream: true`` the answer is the event stream
+        ``thread.created``, ``thread.run.created``, ``thread.run.queued``, then ``done``."""
+        body = v.body_object(body)
+        v.known_keys(body, RUN_KEYS)
+        assistant_id = v.required(body, "assistant_id")
+        if not isinstance(assistant_id, str):
+            raise e.invalid_type("assistant_id", "a string", assistant_id)
+        run_meta = v.metadata(body.get("metadata"), self.settings) or {}
+        thread_body = body.get("thread", {})
+        if not isinstance(thread_body, dict):
+            raise e.invalid_type("thread", "an object", thread_body)
+        thread = self.create_thread(thread_body)
+        with self.lock:
+            run_id = self.ids.run_id()
+        run = {
+            "id": run_id,
+            "object": "thread.run",
+            "created_at": thread["created_at"],
+            "assistant_id": assistant_id,
+            "thread_id": thread["id"],
+            "status": "queued",
+            "required_action": None,
+            "last_error": None,
+            "expires_at": thread["created_at"] + 600,
+            "started_at": None,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "incomplete_details": None,
+            "model": body.get("model") or "gpt-4o",
+            "instructions": body.get("instructions") or "",
+            "tools": body.get("tools") or [],
+            "metadata": run_meta,
+            "usage": None,
+            "temperature": body.get("temperature", 1.0),
+            "top_p": body.get("top_p", 1.0),
+            "max_prompt_tokens": body.get("max_prompt_tokens"),
+            "max_completion_tokens": body.get("max_completion_tokens"),
+            "truncation_strategy": {"type": "auto", "last_messages": None},
+            "response_format": "auto",
+            "tool_choice": "auto",
+            "parallel_tool_calls": True,
+        }
+        if body.get("stream") is True:
+            return EventStream(
+                (
+                    ("thread.created", thread),
+                    ("thread.run.created", run),
+                    ("thread.run.queued", run),
+                )
+            )
+        return run
 
     def get_thread(self, thread_id: str) -> dict[str, JSON]:
         with self.lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -50,3 +51,24 @@ def run(app: ASGIApp, sock: socket.socket) -> None:
     """Serve ``app`` on ``sock`` in the foreground until Ctrl-C."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    on_url: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` (from ``create_app``) on ``host:port`` in the foreground until Ctrl-C.
+
+    The socket is bound first, then ``on_url`` gets the page's URL (without the token), then
+    requests are served. Raises ``OSError`` if the address cannot be bound.
+    """
+    sock = bind(host, port)
+    try:
+        if on_url is not None:
+            on_url(url_of(sock, host))
+        run(app, sock)
+    finally:
+        sock.close()

@@ -188,3 +188,32 @@ async def test_async_client_every_endpoint(aclient: openai.AsyncOpenAI) -> None:
     assert (await aclient.beta.threads.delete(thread.id)).deleted is True
     with pytest.raises(openai.NotFoundError):
         await aclient.beta.threads.retrieve(thread.id)
+
+
+def test_create_and_run_creates_the_thread(client: openai.OpenAI, emulator: Emulator) -> None:
+    """POST /threads/runs makes the thread with its messages and answers a queued run on it;
+    streamed, the events thread.created, thread.run.created, thread.run.queued, then done."""
+    run = client.beta.threads.create_and_run(
+        assistant_id="asst_any",
+        thread={"messages": [{"role": "user", "content": "hello"}], "metadata": {"a": "1"}},
+    )
+    assert (run.object, run.status, run.assistant_id) == ("thread.run", "queued", "asst_any")
+    thread = client.beta.threads.retrieve(run.thread_id)
+    assert thread.metadata == {"a": "1"}
+    assert [_value(m) for m in client.beta.threads.messages.list(thread.id)] == ["hello"]
+    events = list(client.beta.threads.create_and_run(assistant_id="asst_any", stream=True))
+    assert [e.event for e in events] == [
+        "thread.created",
+        "thread.run.created",
+        "thread.run.queued",
+    ]
+    assert THREAD_ID.match(events[0].data.id)
+    assert events[1].data.thread_id == events[0].data.id
+    assert emulator.live_ids("threads") == {run.thread_id, events[0].data.id}
+    with pytest.raises(openai.BadRequestError, match="assistant_id"):
+        client.post(
+            "/threads/runs",
+            body={"thread": {}},
+            cast_to=object,
+            options={"headers": {"OpenAI-Beta": "assistants=v2"}},
+        )
