@@ -36,8 +36,10 @@ if not shutil.which(CHROMIUM):
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # One browser for the module, not the session: Playwright's sync API keeps an event loop
+    # running while it lives, which later asyncio tests must not find.
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
