@@ -225,8 +225,29 @@ class AsyncThreadIndex(IndexProperties):
         an object for P concurrent calls); any other request, nothing."""
         return tracked_async_client(client, AsyncIndexRecorder(self._core, self._commit, self._run))
 
-    def all(self) -> AsyncIterator[str]:
+    def all(self, *, newest_first: bool = False) -> AsyncIterator[str]:
+        """As ``ThreadIndex.all``: 1 + ceil(N / d) requests; ``newest_first=True``: 1 + 1 a
+        page of IDs consumed (pages this instance holds come from its cache)."""
+        if newest_first:
+            return iterate_async(self._executor, flows.list_ids_newest_first(self._core))
         return iterate_async(self._executor, flows.list_ids(self._core))
+
+    async def latest(self, n: int) -> list[str]:
+        """The ``n`` newest listed IDs, newest first. Cost: 2 requests for n up to a page."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        out: list[str] = []
+        if n == 0:
+            return out
+        ids = iterate_async(self._executor, flows.list_ids_newest_first(self._core, n))
+        try:
+            async for id_ in ids:
+                out.append(id_)
+                if len(out) == n:
+                    break
+        finally:
+            await ids.aclose()  # type: ignore[attr-defined]
+        return out
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self.all()

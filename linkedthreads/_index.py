@@ -3,10 +3,11 @@ protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logi
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from typing import Any, Literal, TypeVar, cast
 
 import openai
 
@@ -287,12 +288,35 @@ class ThreadIndex(IndexProperties):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def all(self) -> Iterator[str]:
+    def all(self, *, newest_first: bool = False) -> Iterator[str]:
         """Every listed ID, in the order added; streams, so memory does not grow with N.
 
-        Cost: 1 + ceil(N / d) requests, ``read_concurrency`` at a time.
+        Cost: 1 + ceil(N / d) requests, ``read_concurrency`` at a time. ``newest_first=True``
+        streams the same list backwards, reading pages from the last one back (those this
+        instance holds from its cache): 1 request + 1 a page of IDs consumed.
         """
+        if newest_first:
+            return iterate_sync(self._executor, flows.list_ids_newest_first(self._core))
         return iterate_sync(self._executor, flows.list_ids(self._core))
+
+    def latest(self, n: int) -> list[str]:
+        """The ``n`` newest listed IDs, newest first (the end of ``all()``, backwards).
+
+        Cost: 1 request (the journal's tail holds the newest IDs) + the pages holding the
+        rest not in this instance's cache: 2 requests for n up to a page (d), whatever N.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, not {n!r}")
+        if n == 0:
+            return []
+        ids = cast(
+            "Generator[str, None, None]",
+            iterate_sync(self._executor, flows.list_ids_newest_first(self._core, n)),
+        )
+        try:
+            return list(itertools.islice(ids, n))
+        finally:
+            ids.close()
 
     def __iter__(self) -> Iterator[str]:
         return self.all()

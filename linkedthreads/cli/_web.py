@@ -1,0 +1,112 @@
+"""``serve``: the children of an index in a local web page (linkedthreads.web)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Annotated
+
+import typer
+
+from ._app import (
+    PANEL_CHILDREN,
+    DebugOption,
+    LocalOption,
+    RootOption,
+    StateDirOption,
+    command,
+)
+from ._connection import connect, require_root
+from ._errors import CLIError, UsageProblem
+from ._output import note
+
+
+@command("serve", panel=PANEL_CHILDREN)
+def serve(
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: a free one).")
+    ] = 0,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to listen on; other than loopback needs --allow-remote."
+        ),
+    ] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host other than loopback: anyone who can reach it and has the "
+            "token may delete children (the key stays in this process).",
+        ),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            metavar="NAME",
+            help="Another Host header name to answer (e.g. the machine's DNS name; "
+            "repeat for more).",
+            show_default=False,
+        ),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
+    root: RootOption = None,
+    local: LocalOption = False,
+    state_dir: StateDirOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show the index in a local web page until Ctrl-C: children newest first, a chat view,
+    filters, delete, purge with a preview, health, export.
+
+    Prints the page's URL (with its sign-in token) as the first line on stdout. Listens on
+    127.0.0.1 unless told otherwise. Cost of the first screen: 2 requests, then 2 a row
+    (concurrent).
+    """
+    try:
+        from linkedthreads.web import LOOPBACK_HOSTS, create_app, is_loopback
+        from linkedthreads.web import serve as serve_page
+    except ImportError as exc:
+        raise CLIError(
+            f"the web page needs its extra: pip install 'linkedthreads[web]' ({exc})"
+        ) from None
+    from linkedthreads import ThreadIndex
+
+    if not is_loopback(host) and not allow_remote:
+        raise UsageProblem(
+            f"--host {host} would let other machines reach the page: add --allow-remote to "
+            "mean it (the token is still required)"
+        )
+    root_id = require_root(root)
+    names = list(LOOPBACK_HOSTS) + list(allowed_host or [])
+    if not is_loopback(host):
+        names += [host.strip("[]")]
+        if host in ("0.0.0.0", "::"):
+            names += [socket.gethostname(), socket.getfqdn()]
+    with connect(local=local, state_dir=state_dir) as session:
+        app = create_app(
+            lambda: ThreadIndex.open(session.client, root_id),
+            session.client,
+            allowed_hosts=names,
+            where=session.where,
+        )
+
+        def ready(url: str) -> None:
+            signed = f"{url}?token={app.state.token}"
+            sys.stdout.write(signed + "\n")
+            sys.stdout.flush()
+            note(f"Serving index {root_id} from {session.where}. Ctrl-C stops.")
+            if open_browser:
+                import webbrowser
+
+                webbrowser.open(signed)
+
+        try:
+            serve_page(app, host=host, port=port, on_url=ready)
+        except KeyboardInterrupt:
+            pass
+        except OSError as exc:
+            raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    note("stopped")

@@ -1,0 +1,277 @@
+"""What the index does not store, read with the SDK for the rows on screen: a child's
+creation time, metadata and first message or item, and a whole conversation for the chat
+view. Many children are read at once on a thread pool: the rows of a screen in one round.
+
+Cost: 2 requests a row (the object, and its first message/item); 1 with ``first=False``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (CHILD_TAG_KEY)
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass
+class Child:
+    """One child as the server sees it now; ``exists`` is False once it was deleted."""
+
+    id: str
+    exists: bool = True
+    created_at: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    first_text: str | None = None
+    first_role: str | None = None
+
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """The metadata without the key the library adds."""
+        return {k: v for k, v in self.metadata.items() if k != LIBRARY_KEY}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "exists": self.exists,
+            "created_at": iso_time(self.created_at),
+            "metadata": self.user_metadata,
+        }
+
+
+@dataclass
+class Entry:
+    """A message (thread) or item (conversation), as the chat view shows it."""
+
+    role: str
+    text: str
+    kind: str
+    created_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which children a listing shows: metadata that must match, and an age bound."""
+
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    older_than: float | None = None  # seconds
+    newer_than: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.metadata) or self.older_than is not None or self.newer_than is not None
+
+    def matches(self, child: Child, now: float | None = None) -> bool:
+        if not child.exists:
+            return False
+        now = time.time() if now is None else now
+        created = child.created_at
+        if self.older_than is not None and (created is None or created > now - self.older_than):
+            return False
+        if self.newer_than is not None and (created is None or created < now - self.newer_than):
+            return False
+        return all(child.metadata.get(k) == v for k, v in self.metadata.items())
+
+    def describe(self) -> str:
+        parts = []
+        if self.older_than is not None:
+            parts.append(f"created more than {format_age(self.older_than)} ago")
+        if self.newer_than is not None:
+            parts.append(f"created in the last {format_age(self.newer_than)}")
+        if self.metadata:
+            parts.append("with " + ", ".join(f"{k}={v}" for k, v in self.metadata.items()))
+        return " and ".join(parts) if parts else "every child"
+
+
+class BadInput(ValueError):
+    """A value typed in the page that cannot be understood; the message says which."""
+
+
+def parse_age(text: str, what: str) -> float | None:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` in seconds; blank is None."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    number, unit = text[:-1].strip(), text[-1:]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in UNITS or value < 0:
+        raise BadInput(f"{what}: expected an age like 30d, 12h, 90m or 2w, got {text!r}")
+    return value * UNITS[unit]
+
+
+def parse_metadata(text: str) -> dict[str, str]:
+    """``key=value`` pairs separated by commas or new lines."""
+    out: dict[str, str] = {}
+    for part in text.replace("\n", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"metadata: expected key=value, got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def format_age(seconds: float) -> str:
+    for size, name in ((604800, "week"), (86400, "day"), (3600, "hour")):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {name}{'s' if n != 1 else ''}"
+    minutes = seconds / 60
+    return f"{minutes:g} minute{'s' if minutes != 1 else ''}"
+
+
+def iso_time(ts: int | float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def metadata_of(obj: Any) -> dict[str, str]:
+    raw = getattr(obj, "metadata", None)
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def text_of(entry: Any) -> str:
+    """The readable text of a conversation item or thread message (other parts named in
+    brackets, e.g. ``[input_image]``)."""
+    content = getattr(entry, "content", None)
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return f"[{getattr(entry, 'type', 'item')}]"
+    parts: list[str] = []
+    for part in content:
+        text = getattr(part, "text", None)
+        value = getattr(text, "value", None)
+        refusal = getattr(part, "refusal", None)
+        if isinstance(text, str):
+            parts.append(text)
+        elif isinstance(value, str):
+            parts.append(value)
+        elif isinstance(refusal, str):
+            parts.append(refusal)
+        else:
+            parts.append(f"[{getattr(part, 'type', 'content')}]")
+    return "\n".join(parts)
+
+
+def role_of(entry: Any) -> str:
+    role = getattr(entry, "role", None)
+    return role if isinstance(role, str) else str(getattr(entry, "type", "item"))
+
+
+def entry_of(raw: Any) -> Entry:
+    created = getattr(raw, "created_at", None)
+    return Entry(
+        role=role_of(raw),
+        text=text_of(raw),
+        kind=str(getattr(raw, "type", "message")),
+        created_at=created if isinstance(created, int) else None,
+    )
+
+
+class Reader:
+    """Reads children's details with one SDK client, ``workers`` requests in flight."""
+
+    def __init__(self, client: openai.OpenAI, backend: str, workers: int = 64) -> None:
+        self.client = client
+        self.backend = backend
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkedthreads-web")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _retrieve(self, child_id: str) -> Any:
+        if self.backend == "conversations":
+            return self.client.conversations.retrieve(child_id)
+        return self.client.beta.threads.retrieve(child_id)
+
+    def _entries(self, child_id: str, *, limit: int, after: str | None = None) -> Any:
+        if self.backend == "conversations":
+            return self.client.conversations.items.list(
+                child_id, order="asc", limit=limit, after=after or openai.omit
+            )
+        return self.client.beta.threads.messages.list(
+            child_id, order="asc", limit=limit, after=after or openai.omit
+        )
+
+    def _first(self, child_id: str) -> list[Any]:
+        try:
+            return list(self._entries(child_id, limit=1).data)
+        except openai.NotFoundError:
+            return []
+
+    def many(self, ids: Iterable[str], *, first: bool = True) -> list[Child]:
+        """Every child's details, in order; all the requests at once (one round)."""
+        ids = list(ids)
+        objects = [self.pool.submit(self._retrieve, i) for i in ids]
+        firsts = [self.pool.submit(self._first, i) for i in ids] if first else []
+        out: list[Child] = []
+        error: BaseException | None = None
+        for n, child_id in enumerate(ids):
+            try:
+                obj = objects[n].result()
+            except openai.NotFoundError:
+                out.append(Child(child_id, exists=False))
+                continue
+            except Exception as exc:  # the first error fails the round; the rest drain
+                error = error or exc
+                continue
+            child = Child(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
+            if first:
+                try:
+                    entries = firsts[n].result()
+                except Exception as exc:
+                    error = error or exc
+                    continue
+                if entries:
+                    child.first_text = text_of(entries[0])
+                    child.first_role = role_of(entries[0])
+            out.append(child)
+        for f in firsts:
+            f.exception()
+        if error is not None:
+            raise error
+        return out
+
+    def stream(self, ids: Iterable[str], *, window: int = 64) -> Iterator[Child]:
+        """Details of many children (no first message), ``window`` at a time, in order."""
+        batch: list[str] = []
+        for child_id in ids:
+            batch.append(child_id)
+            if len(batch) >= window:
+                yield from self.many(batch, first=False)
+                batch = []
+        if batch:
+            yield from self.many(batch, first=False)
+
+    def one(self, child_id: str, *, limit: int = 200) -> tuple[Child | None, list[Entry], bool]:
+        """A child and its first ``limit`` messages/items (None if it does not exist), and
+        whether there are more. Cost: 1 + 1 a page of 100."""
+        try:
+            obj = self._retrieve(child_id)
+        except openai.NotFoundError:
+            return None, [], False
+        child = Child(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
+        entries: list[Entry] = []
+        after: str | None = None
+        while len(entries) < limit:
+            page = self._entries(child_id, limit=min(100, limit - len(entries)), after=after)
+            data = list(page.data)
+            entries.extend(entry_of(e) for e in data)
+            if not data or not getattr(page, "has_more", False):
+                return child, entries, False
+            after = data[-1].id
+        return child, entries, True
