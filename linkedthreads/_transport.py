@@ -31,7 +31,6 @@ from ._errors import (
     APIRequestError,
     BackendUnavailableError,
     InvalidIdError,
-    LinkedThreadsError,
     MetadataError,
 )
 from ._retry import RetryPolicy, is_transient
@@ -49,8 +48,10 @@ def scrub(text: str) -> str:
     return _SECRETISH.sub("[redacted]", text)
 
 
-class NotFound(LinkedThreadsError):
-    """Internal: the object or entry does not exist (404)."""
+class NotFound(APIRequestError):
+    """Internal: the object or entry does not exist (404). The flows turn it into what it
+    means where it matters (``IndexNotFoundError``, a page gone, a child already deleted);
+    anywhere else it is still a public ``APIRequestError`` with ``status_code`` 404."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
         if exc.status_code == 404:
             if "invalid url" in message.lower():
                 return unavailable
-            return NotFound(f"{what}: not found{suffix}")
+            return NotFound(f"{what}: not found{suffix}", status_code=404, request_id=request_id)
         if exc.status_code == 400 and code == "invalid_beta":
             return unavailable
         if exc.status_code == 400 and isinstance(param, str):
