@@ -21,6 +21,9 @@ from hypothesis.stateful import (
 )
 
 from linkedthreads.emulator import Emulator
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # these tests call client.beta.threads themselves
 
 keys = st.sampled_from([f"k{i}" for i in range(20)])
 metadata = st.dictionaries(keys, st.text(max_size=3), max_size=5)
