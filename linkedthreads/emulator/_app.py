@@ -8,8 +8,12 @@
 5. decode the body and query, call the state layer, serialise its answer or its error;
 6. for a write picked as a lost response: apply it, then cut the connection.
 
-Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``.
-``/_emulator/*`` is the control plane: no auth, not counted.
+Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``;
+every answer of an API route also ``openai-organization`` and ``openai-project`` (the
+caller's own, from its ``OpenAI-Organization``/``OpenAI-Project`` request headers, else the
+settings ``organization``/``project``). Bodies are JSON on one line with ``", "`` and
+``": "`` separators, as recorded. ``/_emulator/*`` is the control plane: no auth, not
+counted.
 """
 
 from __future__ import annotations
@@ -291,7 +295,7 @@ class Answerer:
         obj: JSON,
         extra: Mapping[str, str] | None = None,
     ) -> None:
-        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -301,7 +305,13 @@ class Answerer:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def events(self, send: Send, started: float, stream: EventStream) -> None:
+    async def events(
+        self,
+        send: Send,
+        started: float,
+        stream: EventStream,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
         """Server-sent events, as OpenAI streams runs: one ``event:``/``data:`` pair each."""
         parts = [
             f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
@@ -309,13 +319,19 @@ class Answerer:
         ]
         parts.append("event: done\ndata: [DONE]\n\n")
         body = "".join(parts).encode()
-        headers = self._headers(started, len(body))
+        headers = self._headers(started, len(body), extra)
         headers[0] = (b"content-type", b"text/event-stream; charset=utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def error(self, send: Send, started: float, err: e.APIError) -> None:
-        await self.json(send, started, err.status, err.body(), err.headers)
+    async def error(
+        self,
+        send: Send,
+        started: float,
+        err: e.APIError,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        await self.json(send, started, err.status, err.body(), {**(extra or {}), **err.headers})
 
     async def drop(self, send: Send, started: float) -> None:
         """Cut the connection mid-answer: headers promise a body that never comes, and
@@ -357,10 +373,23 @@ class Endpoint:
             if "assistants=v2" not in betas:
                 raise e.invalid_beta()
 
+    def _account(self, headers: Headers) -> dict[str, str]:
+        """``openai-organization`` and ``openai-project`` of the answer: the caller's own
+        (the SDK sends them when configured), else the settings'. Never another's."""
+        settings = self.runtime.settings
+        return {
+            "openai-organization": _header_value(
+                headers.get("openai-organization"), settings.organization
+            ),
+            "openai-project": _header_value(headers.get("openai-project"), settings.project),
+        }
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         rt = self.runtime
         method: str = scope["method"]
+        request_headers = Headers(scope=scope)
+        account = self._account(request_headers)
         handler = self.methods.get(method)
         if method == "GET" and self.template in LIST_ROUTES and not rt.settings.list_endpoints:
             handler = None  # OpenAI has no list endpoint (setting list_endpoints)
@@ -374,7 +403,7 @@ class Endpoint:
                 )
             )
             await self.answer.error(
-                send, started, e.method_not_allowed(method, scope["path"], allow)
+                send, started, e.method_not_allowed(method, scope["path"], allow), account
             )
             return
         key = f"{method} {self.template}"
@@ -383,7 +412,7 @@ class Endpoint:
         lost = False
         try:
             settings = rt.settings
-            self._check_access(method, scope["path"], Headers(scope=scope))
+            self._check_access(method, scope["path"], request_headers)
             limited = rt.limiter.check(
                 settings.rate_limits, settings.rate_limit_window_s, (key, method), time.monotonic()
             )
@@ -417,11 +446,11 @@ class Endpoint:
         except ClientGone:
             return
         except e.APIError as err:
-            await self.answer.error(send, started, err)
+            await self.answer.error(send, started, err, account)
             return
         except Exception:
             log.exception("emulator error on %s %s", method, scope["path"])
-            await self.answer.error(send, started, e.server_error())
+            await self.answer.error(send, started, e.server_error(), account)
             return
         if is_write and rt.on_write is not None:
             rt.on_write()
@@ -430,9 +459,16 @@ class Endpoint:
             await self.answer.drop(send, started)
             return
         if isinstance(result, EventStream):
-            await self.answer.events(send, started, result)
+            await self.answer.events(send, started, result, account)
             return
-        await self.answer.json(send, started, 200, result)
+        await self.answer.json(send, started, 200, result, account)
+
+
+def _header_value(sent: str | None, default: str) -> str:
+    """A request header value fit to echo: printable ASCII, at most 256 characters."""
+    if sent and len(sent) <= 256 and sent.isascii() and sent.isprintable():
+        return sent.strip() or default
+    return default
 
 
 class ControlPlane:
