@@ -78,6 +78,31 @@ def test_a_string_item_is_one_input_text_part_whatever_the_role(client: openai.O
     assert parsed.content[0].type == "input_text"
 
 
+def test_items_and_their_pages_are_written_in_the_recorded_key_order(
+    client: openai.OpenAI,
+) -> None:
+    """Recorded item answers: ``{"id", "type", "status", "content", "role"}``, in pages
+    ``{"object", "data", "first_id", "has_more", "last_id"}``."""
+    conv = client.conversations.create()
+    created = client.conversations.items.with_raw_response.create(
+        conv.id, items=[{"type": "message", "role": "assistant", "content": "C'est bien alors !!"}]
+    )
+    item_id = created.parse().data[0].id
+    item = (
+        f'{{"id": "{item_id}", "type": "message", "status": "completed", "content": '
+        '[{"type": "input_text", "text": "C\'est bien alors !!"}], "role": "assistant"}'
+    )
+    page = (
+        f'{{"object": "list", "data": [{item}], "first_id": "{item_id}", "has_more": false, '
+        f'"last_id": "{item_id}"}}'
+    )
+    assert created.http_response.content == page.encode()
+    listed = client.conversations.items.with_raw_response.list(conv.id).http_response
+    assert listed.content == page.encode()
+    one = client.conversations.items.with_raw_response.retrieve(item_id, conversation_id=conv.id)
+    assert one.http_response.content == item.encode()
+
+
 def test_answers_name_the_callers_organisation_and_project(emulator: Emulator) -> None:
     """Every answer of an API route, errors included, carries ``openai-organization`` and
     ``openai-project``: the caller's own when its SDK sends them, else the settings'."""
