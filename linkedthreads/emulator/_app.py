@@ -10,8 +10,8 @@
 
 Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``;
 every answer of an API route also ``openai-organization`` and ``openai-project`` (the
-caller's own, from its ``OpenAI-Organization``/``OpenAI-Project`` request headers, else the
-settings ``organization``/``project``). Bodies are JSON on one line with ``", "`` and
+emulated account's: settings ``organization``/``project``; request values are never
+echoed). Bodies are JSON on one line with ``", "`` and
 ``": "`` separators, as recorded. ``/_emulator/*`` is the control plane: no auth, not
 counted.
 """
@@ -373,23 +373,21 @@ class Endpoint:
             if "assistants=v2" not in betas:
                 raise e.invalid_beta()
 
-    def _account(self, headers: Headers) -> dict[str, str]:
-        """``openai-organization`` and ``openai-project`` of the answer: the caller's own
-        (the SDK sends them when configured), else the settings'. Never another's."""
+    def _account(self) -> dict[str, str]:
+        """``openai-organization`` and ``openai-project`` of the answer: the emulated
+        account's (settings ``organization`` and ``project``). OpenAI names the caller's
+        organisation there; the emulator has one account and never echoes the request's
+        ``OpenAI-Organization``/``OpenAI-Project`` values (IDs a client keeps secret, which
+        an echo would put in every DEBUG log of the answer's headers)."""
         settings = self.runtime.settings
-        return {
-            "openai-organization": _header_value(
-                headers.get("openai-organization"), settings.organization
-            ),
-            "openai-project": _header_value(headers.get("openai-project"), settings.project),
-        }
+        return {"openai-organization": settings.organization, "openai-project": settings.project}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         rt = self.runtime
         method: str = scope["method"]
         request_headers = Headers(scope=scope)
-        account = self._account(request_headers)
+        account = self._account()
         handler = self.methods.get(method)
         if method == "GET" and self.template in LIST_ROUTES and not rt.settings.list_endpoints:
             handler = None  # OpenAI has no list endpoint (setting list_endpoints)
@@ -462,13 +460,6 @@ class Endpoint:
             await self.answer.events(send, started, result, account)
             return
         await self.answer.json(send, started, 200, result, account)
-
-
-def _header_value(sent: str | None, default: str) -> str:
-    """A request header value fit to echo: printable ASCII, at most 256 characters."""
-    if sent and len(sent) <= 256 and sent.isascii() and sent.isprintable():
-        return sent.strip() or default
-    return default
 
 
 class ControlPlane:

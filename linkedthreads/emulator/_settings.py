@@ -125,14 +125,13 @@ class EmulatorSettings:
     answer 404 with the not-found message of that ID, or an ``empty`` page.  A cursor naming a
     deleted message/item keeps its place in either case.  The record is silent."""
     organization: str = "user-emulator"
-    """``openai-organization`` on answers to a caller that sends no ``OpenAI-Organization``
-    header (a caller that sends one gets its own back, as OpenAI names the caller's
-    organisation). OpenAI answers with the organisation's name, e.g. ``user-`` and 24
-    characters for a personal account."""
+    """``openai-organization`` on every answer of an API route: the name of the emulated
+    account's organisation (OpenAI names the caller's; a personal account's is ``user-``
+    and 24 characters). A caller's own ``OpenAI-Organization`` value is never echoed."""
 
     project: str = "proj_emulator"
-    """``openai-project`` on answers to a caller that sends no ``OpenAI-Project`` header (a
-    caller that sends one gets its own back)."""
+    """``openai-project`` on every answer of an API route (the emulated account's project;
+    a caller's own ``OpenAI-Project`` value is never echoed)."""
 
     list_endpoints: bool = False
     """Serve ``GET /v1/threads`` and ``GET /v1/conversations`` (cursor pages, ``limit`` 1-100,
