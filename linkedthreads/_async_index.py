@@ -154,6 +154,8 @@ class AsyncThreadIndex(IndexProperties):
     async def create_child(
         self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any
     ) -> Any:
+        """As ``ThreadIndex.create_child``: ``items=[...]`` for a conversation,
+        ``messages=[...]`` for a thread (the other is refused before any request). Cost: 2."""
         return (await self.create_children(1, metadata=metadata, **kwargs))[0]
 
     async def create_children(
@@ -162,6 +164,7 @@ class AsyncThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         user = flows.validate_user_metadata(metadata, 15)
+        self._core.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):

@@ -14,7 +14,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import openai
 
-from ._errors import InvalidIdError
+from ._errors import InvalidIdError, LinkedThreadsError
+from ._quiet import quiet
 
 __all__ = [
     "BACKENDS",
@@ -94,6 +95,21 @@ class Backend:
     prefix: str
     noun: str
     max_texts_per_append: int
+    entries_argument: str
+    """How the SDK's create takes the first entries: ``messages=`` (threads), ``items=``."""
+
+    def check_create_kwargs(self, kwargs: Mapping[str, Any]) -> None:
+        """Refuse, before any request, the other backend's way of giving the first entries
+        (the SDK would raise a bare ``TypeError`` for it); the rest goes to the SDK as is."""
+        for other in BACKENDS.values():
+            wrong = other.entries_argument
+            if wrong != self.entries_argument and wrong in kwargs:
+                raise LinkedThreadsError(
+                    f"a {self.noun} takes its first {self.entries_argument} as "
+                    f"{self.entries_argument}=[...], not {wrong}=[...] (that is how a "
+                    f"{other.noun} takes them): pass {self.entries_argument}=, e.g. "
+                    f"{self.entries_argument}=[{{'role': 'user', 'content': 'Hello'}}]"
+                )
 
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
@@ -130,26 +146,35 @@ class ThreadsBackend(Backend):
     prefix = "thread_"
     noun = "thread"
     max_texts_per_append = 1
+    entries_argument = "messages"
 
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
         md = dict(metadata) if metadata is not None else openai.omit
         return Request(
-            "create thread", lambda c: c.beta.threads.create(metadata=md, **kwargs), _container
+            "create thread",
+            lambda c: quiet(c.beta.threads.create)(metadata=md, **kwargs),
+            _container,
         )
 
     def retrieve(self, id_: str) -> Request[Container]:
-        return Request(f"read thread {id_}", lambda c: c.beta.threads.retrieve(id_), _container)
+        return Request(
+            f"read thread {id_}", lambda c: quiet(c.beta.threads.retrieve)(id_), _container
+        )
 
     def delete(self, id_: str) -> Request[None]:
-        return Request(f"delete thread {id_}", lambda c: c.beta.threads.delete(id_), lambda _: None)
+        return Request(
+            f"delete thread {id_}", lambda c: quiet(c.beta.threads.delete)(id_), lambda _: None
+        )
 
     def append(self, container_id: str, texts: Sequence[str], nonce: str) -> Request[list[str]]:
         (text,) = texts
         return Request(
             f"append to thread {container_id}",
-            lambda c: c.beta.threads.messages.create(container_id, role="user", content=text),
+            lambda c: quiet(c.beta.threads.messages.create)(
+                container_id, role="user", content=text
+            ),
             lambda msg: [msg.id],
             nonce=nonce,
             container=container_id,
@@ -175,14 +200,14 @@ class ThreadsBackend(Backend):
 
         return Request(
             f"list messages of thread {container_id}",
-            lambda c: c.beta.threads.messages.list(container_id, **kwargs),
+            lambda c: quiet(c.beta.threads.messages.list)(container_id, **kwargs),
             parse,
         )
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
             f"delete message {entry_id} of thread {container_id}",
-            lambda c: c.beta.threads.messages.delete(entry_id, thread_id=container_id),
+            lambda c: quiet(c.beta.threads.messages.delete)(entry_id, thread_id=container_id),
             lambda _: None,
         )
 
@@ -192,6 +217,7 @@ class ConversationsBackend(Backend):
     prefix = "conv_"
     noun = "conversation"
     max_texts_per_append = 20
+    entries_argument = "items"
 
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]

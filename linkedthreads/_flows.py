@@ -224,16 +224,33 @@ def create_root(
     if codec != "ascii":
         header[KEY_PROBE] = DENSE_PROBE
     try:
-        root: Container = yield from send(backend.create({**user, **header}, {}))
-    except MetadataError:
-        if codec == "dense":
-            # The server's message quotes the probe key, which the user never wrote.
-            raise MetadataError(
-                "the server refused non-ASCII metadata, which dense pages need: create the "
-                'index with codec="auto" or "ascii"'
-            ) from None
-        root = yield from send(backend.create({**user, TAG_KEY: ROOT_TAG, CODEC_KEY: "ascii"}, {}))
-    back: Container = yield from send(backend.retrieve(root.id))
+        try:
+            root: Container = yield from send(backend.create({**user, **header}, {}))
+        except MetadataError:
+            if codec == "dense":
+                # The server's message quotes the probe key, which the user never wrote.
+                raise MetadataError(
+                    "the server refused non-ASCII metadata, which dense pages need: create the "
+                    'index with codec="auto" or "ascii"'
+                ) from None
+            root = yield from send(
+                backend.create({**user, TAG_KEY: ROOT_TAG, CODEC_KEY: "ascii"}, {})
+            )
+    except NotFound as exc:
+        raise BackendUnavailableError(
+            f"creating a {backend.noun} answered 404: this server does not serve the "
+            f"{backend.name} API here ({exc})"
+        ) from None
+    try:
+        back: Container = yield from send(backend.retrieve(root.id))
+    except NotFound:
+        # The record does not say whether a read right after a create may miss (read-after-
+        # write lag); the root exists or will, so its ID is what the caller needs.
+        raise IndexNotFoundError(
+            f"index root {root.id!r} was created, but reading it back answered 404 (the "
+            f"server may not show a new {backend.noun} at once): open it later with "
+            f"open(client, {root.id!r})"
+        ) from None
     return root.id, back.metadata
 
 

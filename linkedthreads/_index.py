@@ -191,9 +191,11 @@ class ThreadIndex(IndexProperties):
     def create_child(self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
         """Create a conversation or thread, list it, and return the SDK object.
 
-        ``kwargs`` pass through to the SDK's create (``items=``, ``messages=``, ...). The child
-        gets one metadata key, ``linkedthreads``, naming this index; so ``metadata`` may have at
-        most 15 keys. Cost: 2 requests (+ about 0.02 amortised upkeep).
+        ``kwargs`` pass through to the SDK's create: first entries are ``items=[...]`` for a
+        conversation and ``messages=[...]`` for a thread; the other backend's argument is
+        refused with a ``LinkedThreadsError`` before any request. The child gets one metadata
+        key, ``linkedthreads``, naming this index; so ``metadata`` may have at most 15 keys.
+        Cost: 2 requests (+ about 0.02 amortised upkeep).
         """
         return self.create_children(1, metadata=metadata, **kwargs)[0]
 
@@ -207,6 +209,7 @@ class ThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         user = flows.validate_user_metadata(metadata, 15)
+        self._core.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._core.settings.bulk_batch
         for start in range(0, n, step):

@@ -35,7 +35,6 @@ from ._errors import (
     APIRequestError,
     BackendUnavailableError,
     InvalidIdError,
-    LinkedThreadsError,
     MetadataError,
 )
 from ._redact import clip, redact, secrets_of
@@ -47,8 +46,10 @@ __all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error"]
 T = TypeVar("T")
 
 
-class NotFound(LinkedThreadsError):
-    """Internal: the object or entry does not exist (404)."""
+class NotFound(APIRequestError):
+    """Internal: the object or entry does not exist (404). The flows turn it into what it
+    means where it matters (``IndexNotFoundError``, a page gone, a child already deleted);
+    anywhere else it is still a public ``APIRequestError`` with ``status_code`` 404."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,12 @@ def map_error(
         if exc.status_code == 404:
             if "invalid url" in message.lower():
                 return unavailable
-            return NotFound(f"{what}: not found{suffix}")
+            return NotFound(
+                f"{what}: not found{suffix}",
+                status_code=404,
+                request_id=request_id,
+                openai_error=type(exc).__name__,
+            )
         if exc.status_code == 400 and raw_code == "invalid_beta":
             return unavailable
         param = _masked(raw_param, secrets) if isinstance(raw_param, str) else None

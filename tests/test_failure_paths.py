@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx2
-import openai
 import pytest
 
 from linkedthreads import APIRequestError, CorruptIndexError, IndexSettings, RetryPolicy
@@ -14,6 +12,7 @@ from linkedthreads import _flows as flows
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
+from .sdk_errors import connection_error, status_error
 
 SETTINGS = IndexSettings(compact_every=2, gc_grace_seconds=0, retry=RetryPolicy.none())
 
@@ -48,7 +47,7 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
     def fail_once(cid: str, texts: list[str]) -> list[str]:
         calls["n"] += 1
         if calls["n"] == 1 and any('"op":"ckpt"' in t for t in texts):
-            raise openai.APIConnectionError(request=None)  # type: ignore[arg-type]
+            raise connection_error()
         return original(cid, texts)
 
     monkeypatch.setattr(client.store, "append", fail_once)
@@ -92,11 +91,7 @@ def test_a_page_whose_delete_failed_is_deleted_later(monkeypatch: pytest.MonkeyP
     def failing(id_: str) -> Any:
         if not failed:
             failed.append(id_)
-            raise openai.InternalServerError(
-                "boom",
-                response=httpx2.Response(500, request=httpx2.Request("DELETE", "http://x")),
-                body=None,
-            )
+            raise status_error(500, "boom", type="server_error")
         return original(id_)
 
     monkeypatch.setattr(client.store, "delete", failing)

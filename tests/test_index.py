@@ -19,6 +19,7 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
+from tests.sdk_warnings import OWN_THREADS_CALLS
 
 
 def raw_create(client: Any, backend: str, **kwargs: Any) -> str:
@@ -31,6 +32,7 @@ def total(emulator: Any) -> int:
     return int(emulator.stats()["total"])
 
 
+@OWN_THREADS_CALLS
 def test_children_are_listed_in_the_order_added(
     index: ThreadIndex, client: Any, backend: str
 ) -> None:
@@ -139,6 +141,7 @@ def test_many_lone_creates_stay_under_2_02_requests_each(
     assert len(idx) == n
 
 
+@OWN_THREADS_CALLS
 def test_bulk_calls_cost_at_most_1_02_requests_a_child(
     client: Any, emulator: Any, backend: str
 ) -> None:
@@ -172,6 +175,7 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
     assert total(emulator) - before == 1
 
 
+@OWN_THREADS_CALLS
 @pytest.mark.parametrize("record_counts", [True, False], ids=["shared", "not-shared"])
 def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     client: Any, emulator: Any, backend: str, record_counts: bool
@@ -227,6 +231,7 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     assert list(ThreadIndex.open(client, idx.root_id).all()) == [*expected, extra]
 
 
+@OWN_THREADS_CALLS
 def test_a_writer_holding_the_pages_states_where_its_ids_are(
     client: Any, emulator: Any, backend: str
 ) -> None:
@@ -329,6 +334,7 @@ def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) 
         assert emulator.retained_item_ids(idx.root_id) == []
 
 
+@OWN_THREADS_CALLS
 def test_verify_finds_and_repairs_dangling_ids(
     index: ThreadIndex, client: Any, backend: str
 ) -> None:
@@ -350,6 +356,7 @@ def test_verify_finds_and_repairs_dangling_ids(
 # -- errors ----------------------------------------------------------------------------------------
 
 
+@OWN_THREADS_CALLS
 def test_opening_what_is_not_an_index(client: Any, backend: str) -> None:
     """A missing root, a plain object, and an unknown prefix each get a clear error."""
     missing = "conv_" + "0" * 48 if backend == "conversations" else "thread_" + "0" * 24
@@ -362,6 +369,7 @@ def test_opening_what_is_not_an_index(client: Any, backend: str) -> None:
         ThreadIndex.open(client, "resp_1")
 
 
+@OWN_THREADS_CALLS
 def test_a_newer_format_is_refused(client: Any, index: ThreadIndex, backend: str) -> None:
     """An index written by a newer linkedthreads is refused, naming the upgrade."""
     if backend == "threads":

@@ -23,6 +23,10 @@ from linkedthreads import (
     TrackingError,
 )
 from linkedthreads._tracking import Change, classify, created_id
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+# The tests make the user's threads calls (through a tracked client) themselves.
+pytestmark = OWN_THREADS_CALLS
 
 APPEND = {
     "conversations": "POST /v1/conversations/{conversation_id}/items",

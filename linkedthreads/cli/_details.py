@@ -12,6 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from linkedthreads._quiet import quiet
+
 from ._output import iso_time
 
 if TYPE_CHECKING:
@@ -115,9 +117,9 @@ def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildInf
                 else []
             )
         else:
-            obj = client.beta.threads.retrieve(child_id)
+            obj = quiet(client.beta.threads.retrieve)(child_id)
             first = (
-                client.beta.threads.messages.list(child_id, order="asc", limit=1).data
+                quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=1).data
                 if first_text
                 else []
             )
@@ -173,10 +175,10 @@ def iter_entries(client: openai.OpenAI, child_id: str) -> Iterator[Any]:
     if backend_of(child_id) == "conversations":
         yield from client.conversations.items.list(child_id, order="asc", limit=100)
     else:
-        yield from client.beta.threads.messages.list(child_id, order="asc", limit=100)
+        yield from quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=100)
 
 
 def retrieve(client: openai.OpenAI, child_id: str) -> Any:
     if backend_of(child_id) == "conversations":
         return client.conversations.retrieve(child_id)
-    return client.beta.threads.retrieve(child_id)
+    return quiet(client.beta.threads.retrieve)(child_id)

@@ -8,9 +8,12 @@
 5. decode the body and query, call the state layer, serialise its answer or its error;
 6. for a write picked as a lost response: apply it, then cut the connection.
 
-Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``.
-``/_emulator/*`` is the control plane: not counted, guarded against browsers and, with a
-control key, authenticated (``_control``).
+Every answer carries ``x-request-id``, ``openai-processing-ms`` and ``openai-version``;
+every answer of an API route also ``openai-organization`` and ``openai-project`` (the
+emulated account's: settings ``organization``/``project``; request values are never
+echoed). Bodies are JSON on one line with ``", "`` and
+``": "`` separators, as recorded. ``/_emulator/*`` is the control plane: not counted,
+guarded against browsers and, with a control key, authenticated (``_control``).
 """
 
 from __future__ import annotations
@@ -293,7 +296,7 @@ class Answerer:
         obj: JSON,
         extra: Mapping[str, str] | None = None,
     ) -> None:
-        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -303,7 +306,13 @@ class Answerer:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def events(self, send: Send, started: float, stream: EventStream) -> None:
+    async def events(
+        self,
+        send: Send,
+        started: float,
+        stream: EventStream,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
         """Server-sent events, as OpenAI streams runs: one ``event:``/``data:`` pair each."""
         parts = [
             f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
@@ -311,13 +320,19 @@ class Answerer:
         ]
         parts.append("event: done\ndata: [DONE]\n\n")
         body = "".join(parts).encode()
-        headers = self._headers(started, len(body))
+        headers = self._headers(started, len(body), extra)
         headers[0] = (b"content-type", b"text/event-stream; charset=utf-8")
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def error(self, send: Send, started: float, err: e.APIError) -> None:
-        await self.json(send, started, err.status, err.body(), err.headers)
+    async def error(
+        self,
+        send: Send,
+        started: float,
+        err: e.APIError,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        await self.json(send, started, err.status, err.body(), {**(extra or {}), **err.headers})
 
     async def drop(self, send: Send, started: float) -> None:
         """Cut the connection mid-answer: headers promise a body that never comes, and
@@ -359,10 +374,21 @@ class Endpoint:
             if "assistants=v2" not in betas:
                 raise e.invalid_beta()
 
+    def _account(self) -> dict[str, str]:
+        """``openai-organization`` and ``openai-project`` of the answer: the emulated
+        account's (settings ``organization`` and ``project``). OpenAI names the caller's
+        organisation there; the emulator has one account and never echoes the request's
+        ``OpenAI-Organization``/``OpenAI-Project`` values (IDs a client keeps secret, which
+        an echo would put in every DEBUG log of the answer's headers)."""
+        settings = self.runtime.settings
+        return {"openai-organization": settings.organization, "openai-project": settings.project}
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         rt = self.runtime
         method: str = scope["method"]
+        request_headers = Headers(scope=scope)
+        account = self._account()
         handler = self.methods.get(method)
         if method == "GET" and self.template in LIST_ROUTES and not rt.settings.list_endpoints:
             handler = None  # OpenAI has no list endpoint (setting list_endpoints)
@@ -376,7 +402,7 @@ class Endpoint:
                 )
             )
             await self.answer.error(
-                send, started, e.method_not_allowed(method, scope["path"], allow)
+                send, started, e.method_not_allowed(method, scope["path"], allow), account
             )
             return
         key = f"{method} {self.template}"
@@ -385,7 +411,7 @@ class Endpoint:
         lost = False
         try:
             settings = rt.settings
-            self._check_access(method, scope["path"], Headers(scope=scope))
+            self._check_access(method, scope["path"], request_headers)
             limited = rt.limiter.check(
                 settings.rate_limits, settings.rate_limit_window_s, (key, method), time.monotonic()
             )
@@ -419,11 +445,11 @@ class Endpoint:
         except ClientGone:
             return
         except e.APIError as err:
-            await self.answer.error(send, started, err)
+            await self.answer.error(send, started, err, account)
             return
         except Exception:
             log.exception("emulator error on %s %s", method, scope["path"])
-            await self.answer.error(send, started, e.server_error())
+            await self.answer.error(send, started, e.server_error(), account)
             return
         if is_write and rt.on_write is not None:
             rt.on_write()
@@ -432,9 +458,9 @@ class Endpoint:
             await self.answer.drop(send, started)
             return
         if isinstance(result, EventStream):
-            await self.answer.events(send, started, result)
+            await self.answer.events(send, started, result, account)
             return
-        await self.answer.json(send, started, 200, result)
+        await self.answer.json(send, started, 200, result, account)
 
 
 class ControlPlane:

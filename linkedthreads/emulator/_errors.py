@@ -346,6 +346,11 @@ def empty_array(param: str) -> APIError:
     )
 
 
+def empty_message_content(param: str) -> APIError:
+    """A thread message with empty content (recorded answer, ``param: "content"``)."""
+    return APIError(400, "Message content must be non-empty.", param=param)
+
+
 def missing_required(param: str) -> APIError:
     return APIError(
         400,

@@ -149,6 +149,18 @@ def list_page(data: list[dict[str, JSON]], has_more: bool) -> dict[str, JSON]:
     }
 
 
+def item_page(data: list[dict[str, JSON]], has_more: bool) -> dict[str, JSON]:
+    """A page of conversation items, keys in the recorded order: ``{object, data, first_id,
+    has_more, last_id}``."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "has_more": has_more,
+        "last_id": data[-1]["id"] if data else None,
+    }
+
+
 def _check_prefix(param: str, value: str, prefix: str) -> None:
     if not value.startswith(prefix):
         raise e.invalid_id_prefix(param, value, prefix)
@@ -472,12 +484,12 @@ class Backend:
         lengths = self.settings.item_id_hex_lengths
         created = []
         for item in items:
-            obj: dict[str, JSON] = {
+            obj: dict[str, JSON] = {  # keys in the recorded order
                 "id": self._unique(lambda: self.ids.item_id(now, lengths), conv.items.knows),
                 "type": "message",
                 "status": "completed",
-                "role": item.role,
                 "content": item.content,
+                "role": item.role,
             }
             if item.phase is not None:
                 obj["phase"] = item.phase
@@ -539,7 +551,7 @@ class Backend:
         items = v.item_list(v.required(body, "items"), self.settings, allow_empty=False)
         with self.lock:
             created = self._append_items(self._conversation(conversation_id), items)
-        return list_page(created, False)
+        return item_page(created, False)
 
     def list_items(
         self, conversation_id: str, query: Mapping[str, str], include: tuple[str, ...] = ()
@@ -550,8 +562,8 @@ class Backend:
         with self.lock:
             log = self._conversation(conversation_id).items
             if not self._cursors_known(log, q, e.item_not_found):
-                return list_page([], False)
-            return list_page(*log.page(q))
+                return item_page([], False)
+            return item_page(*log.page(q))
 
     def _cursors_known(
         self, log: OrderedLog, q: v.ListQuery, not_found: Callable[[str], e.APIError]

@@ -147,6 +147,15 @@ class EmulatorSettings:
     """A list cursor (``after``/``before``) naming no message/item of that thread/conversation:
     answer 404 with the not-found message of that ID, or an ``empty`` page.  A cursor naming a
     deleted message/item keeps its place in either case.  The record is silent."""
+    organization: str = "user-emulator"
+    """``openai-organization`` on every answer of an API route: the name of the emulated
+    account's organisation (OpenAI names the caller's; a personal account's is ``user-``
+    and 24 characters). A caller's own ``OpenAI-Organization`` value is never echoed."""
+
+    project: str = "proj_emulator"
+    """``openai-project`` on every answer of an API route (the emulated account's project;
+    a caller's own ``OpenAI-Project`` value is never echoed)."""
+
     list_endpoints: bool = False
     """Serve ``GET /v1/threads`` and ``GET /v1/conversations`` (cursor pages, ``limit`` 1-100,
     ``order``, ``after``), in creation order.  NOT OpenAI's behaviour, which has no list
@@ -190,6 +199,10 @@ class EmulatorSettings:
         _check_choice("unknown_cursor", self.unknown_cursor, ("not_found", "empty"))
         if not self.item_id_hex_lengths or any(n < 8 for n in self.item_id_hex_lengths):
             raise ValueError("item_id_hex_lengths must be non-empty, each >= 8")
+        for name in ("organization", "project"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value and value.isascii() and value.isprintable()):
+                raise ValueError(f"{name} must be a non-empty printable ASCII string")
         if self.max_text_chars < 1 or self.max_items_per_append < 1:
             raise ValueError("max_text_chars and max_items_per_append must be >= 1")
 

@@ -179,10 +179,12 @@ def thread_message(value: JSON, settings: EmulatorSettings, prefix: str = "") ->
     raw = required(value, "content", prefix)
     parts: list[dict[str, JSON]] = []
     if isinstance(raw, str):
+        if not raw:
+            raise e.empty_message_content(prefix + "content")
         parts.append(_text_part(_text(raw, prefix + "content", settings)))
     elif isinstance(raw, list):
         if not raw:
-            raise e.empty_array(prefix + "content")
+            raise e.empty_message_content(prefix + "content")
         for i, part in enumerate(raw):
             p = f"{prefix}content[{i}]"
             if not isinstance(part, dict):
@@ -307,8 +309,9 @@ def conversation_item(value: JSON, settings: EmulatorSettings, param: str) -> Ne
     raw = required(value, "content", param + ".")
     parts: list[dict[str, JSON]] = []
     if isinstance(raw, str):
-        kind = "output_text" if role == "assistant" else "input_text"
-        parts.append(_item_part(kind, _text(raw, param + ".content", settings)))
+        # Recorded: a string is stored as one input_text part whatever the role (an assistant
+        # message sent as a string lists back as input_text).
+        parts.append(_item_part("input_text", _text(raw, param + ".content", settings)))
     elif isinstance(raw, list):
         for i, part in enumerate(raw):
             p = f"{param}.content[{i}]"

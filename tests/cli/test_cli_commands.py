@@ -7,6 +7,8 @@ import io
 
 import pytest
 
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
 
 @pytest.fixture
 def sdk(emulator):
@@ -265,7 +267,7 @@ def test_destroy_asks_on_a_terminal(cli, root, monkeypatch) -> None:
 # -- the threads backend --
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@OWN_THREADS_CALLS
 def test_threads_backend(cli, sdk) -> None:
     """The same commands work on an index of threads, first message included."""
     root = cli("init", "--backend", "threads").stdout.strip()

@@ -20,6 +20,7 @@ import openai
 import pytest
 
 from linkedthreads.emulator import Emulator
+from tests.sdk_warnings import OWN_THREADS_CALLS
 
 AUTH = {"Authorization": "Bearer test-key"}
 
@@ -115,6 +116,7 @@ def test_control_plane(http: httpx2.Client, control: httpx2.Client, emulator: Em
     assert emulator.stats()["total"] == 0
 
 
+@OWN_THREADS_CALLS
 def test_state_file_survives_restarts(
     tmp_path: Path, emulator_factory: Callable[..., Emulator]
 ) -> None:

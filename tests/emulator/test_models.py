@@ -118,7 +118,8 @@ def test_conversation_merge_and_null_metadata() -> None:
 
 
 def test_items_stored_shape() -> None:
-    """String content becomes input_text (output_text for assistant); parts keep their type."""
+    """String content becomes one input_text part whatever the role (recorded); parts keep
+    their type."""
     b = backend()
     c = b.create_conversation({})
     page = b.create_items(
@@ -133,9 +134,7 @@ def test_items_stored_shape() -> None:
     )
     user, assistant, system = page["data"]
     assert user["content"] == [{"type": "input_text", "text": "u"}]
-    assert assistant["content"] == [
-        {"type": "output_text", "text": "a", "annotations": [], "logprobs": []}
-    ]
+    assert assistant["content"] == [{"type": "input_text", "text": "a"}]
     assert assistant["phase"] == "final_answer"
     assert system["content"][0]["type"] == "output_text"
     assert (page["first_id"], page["last_id"], page["has_more"]) == (

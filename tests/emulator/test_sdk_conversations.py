@@ -81,7 +81,7 @@ def test_items_create_list_retrieve_delete(client: openai.OpenAI, emulator: Emul
         "type": "message",
         "status": "completed",
         "role": "assistant",
-        "content": [{"type": "output_text", "text": "second", "annotations": [], "logprobs": []}],
+        "content": [{"type": "input_text", "text": "second"}],  # a string: input_text (recorded)
     }
     first = client.conversations.items.list(conv.id, order="asc", limit=1).data[0]
     assert first.model_dump(exclude_none=True) == {

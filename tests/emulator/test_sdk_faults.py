@@ -13,6 +13,9 @@ import openai
 import pytest
 
 from linkedthreads.emulator import Emulator
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # these tests call client.beta.threads themselves
 
 RATE_LIMIT_MESSAGE = "You've exceeded the rate limit, please slow down and try again later."
 

@@ -9,6 +9,9 @@ import openai
 import pytest
 
 from linkedthreads.emulator import Emulator
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # these tests call client.beta.threads themselves
 
 THREAD_ID = re.compile(r"^thread_[A-Za-z0-9]{24}$")
 MESSAGE_ID = re.compile(r"^msg_[A-Za-z0-9]{24}$")

@@ -21,6 +21,9 @@ from hypothesis.stateful import (
 )
 
 from linkedthreads.emulator import Emulator
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # these tests call client.beta.threads themselves
 
 keys = st.sampled_from([f"k{i}" for i in range(20)])
 metadata = st.dictionaries(keys, st.text(max_size=3), max_size=5)
@@ -138,6 +141,12 @@ class EmulatorMachine(RuleBasedStateMachine):
 
     @rule(target=threads, meta=metadata, initial=st.lists(st.text(max_size=4), max_size=2))
     def create_thread(self, meta: dict[str, str], initial: list[str]) -> Any:
+        if "" in initial:  # empty message content is refused (recorded); nothing is made
+            with pytest.raises(openai.BadRequestError, match="must be non-empty"):
+                self.client.beta.threads.create(
+                    metadata=meta, messages=[{"role": "user", "content": t} for t in initial]
+                )
+            return multiple()
         thread = self.client.beta.threads.create(
             metadata=meta, messages=[{"role": "user", "content": t} for t in initial]
         )
@@ -165,6 +174,10 @@ class EmulatorMachine(RuleBasedStateMachine):
         box = self.model[thread]
         if box.deleted:
             with pytest.raises(openai.NotFoundError):
+                self.client.beta.threads.messages.create(thread, role=role, content=text)
+            return
+        if not text:
+            with pytest.raises(openai.BadRequestError, match="must be non-empty"):
                 self.client.beta.threads.messages.create(thread, role=role, content=text)
             return
         message = self.client.beta.threads.messages.create(thread, role=role, content=text)
