@@ -1111,6 +1111,8 @@ def compact(core: Core, full: bool) -> Flow[None]:
     planned = yield from restarting(attempt)
     with core.lock:
         core.pending.append(planned)
+        # The tail was just folded: the next check is a whole cycle away, as after upkeep.
+        core.until_check = core.settings.compact_every
     yield from flush(core, [])
 
 
