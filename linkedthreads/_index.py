@@ -11,7 +11,8 @@ from typing import Any, Literal, TypeVar
 import openai
 
 from . import _flows as flows
-from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
+from ._errors import IndexNotFoundError
+from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._settings import IndexSettings
@@ -31,6 +32,10 @@ def run_sync(executor: SyncExecutor, flow: Flow[T]) -> T:
         while True:
             if isinstance(step, Emit):
                 raise TypeError("a streaming flow needs iterate_sync")
+            if isinstance(step, Pause):
+                time.sleep(step.seconds)
+                step = flow.send(None)
+                continue
             step = flow.send(executor.execute_many(step.requests))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -43,6 +48,9 @@ def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
         while True:
             if isinstance(step, Emit):
                 yield from step.ids
+                step = flow.send(None)
+            elif isinstance(step, Pause):
+                time.sleep(step.seconds)
                 step = flow.send(None)
             else:
                 step = flow.send(executor.execute_many(step.requests))
@@ -151,7 +159,9 @@ class ThreadIndex(IndexProperties):
         """
         be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = _executor(client, be, settings)
-        root_id, root_metadata = run_sync(executor, flows.create_root(be, user, codec))
+        root_id, root_metadata = run_sync(
+            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
+        )
         return cls(
             executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
         )
@@ -215,7 +225,13 @@ class ThreadIndex(IndexProperties):
                 self._commit.expect(-count)
                 raise
             records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
-            self._commit.submit(records, expected=count)
+            try:
+                self._commit.submit(records, expected=count)
+            except IndexNotFoundError:
+                # The index is gone: what this call made is listed nowhere (8.5).
+                ids = [c.id for c in made]
+                self._run(flows.discard_children(self._core, ids, kwargs))
+                raise
             out.extend(c.raw for c in made)
             if error is not None:
                 raise error
