@@ -890,7 +890,10 @@ def create_children(
     """Create ``n`` objects concurrently (after any due compaction, so that the crash window
     is the creates alone)."""
     yield from maybe_compact(core)
-    if core.gate.closed:  # before any create: nothing made, nothing to undo
+    if core.gate.closed:  # before any create: nothing made; pages planned are discarded
+        with core.lock:
+            pending, core.pending = core.pending, []
+        yield from discard_written(core, pending)
         raise index_gone(core)
     md = core.child_metadata(metadata)
     outcomes = yield from send_all([core.backend.create(md, kwargs) for _ in range(n)])
