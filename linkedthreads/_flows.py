@@ -889,16 +889,23 @@ def create_children(
 ) -> Flow[tuple[list[Container], BaseException | None]]:
     """Create ``n`` objects concurrently (after any due compaction, so that the crash window
     is the creates alone)."""
+    yield from refuse_if_closed(core)
     yield from maybe_compact(core)
-    if core.gate.closed:  # before any create: nothing made; pages planned are discarded
-        with core.lock:
-            pending, core.pending = core.pending, []
-        yield from discard_written(core, pending)
-        raise index_gone(core)
+    yield from refuse_if_closed(core)  # its read may have met ``end``
     md = core.child_metadata(metadata)
     outcomes = yield from send_all([core.backend.create(md, kwargs) for _ in range(n)])
     made = [o.value for o in outcomes if o.error is None]
     return made, first_error(outcomes)
+
+
+def refuse_if_closed(core: Core) -> Flow[None]:
+    """``IndexNotFoundError`` before any create once this process destroys the index or met
+    its ``end`` (4.6); pages planned for it are deleted."""
+    if core.gate.closed:
+        with core.lock:
+            pending, core.pending = core.pending, []
+        yield from discard_written(core, pending)
+        raise index_gone(core)
 
 
 def discard_children(core: Core, ids: Sequence[str], kwargs: Mapping[str, Any]) -> Flow[None]:

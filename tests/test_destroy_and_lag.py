@@ -104,7 +104,8 @@ async def test_destroy_racing_creates_async(emulator: Any, kind: str) -> None:
     client = emulator.async_client()
     try:
         shared = await AsyncThreadIndex.create(client, backend=kind, settings=SETTINGS)  # type: ignore[arg-type]
-        own = [await AsyncThreadIndex.open(client, shared.root_id, settings=SETTINGS) for _ in range(3)]
+        root = shared.root_id
+        own = [await AsyncThreadIndex.open(client, root, settings=SETTINGS) for _ in range(3)]
         acknowledged: set[str] = set()
         refused: list[BaseException] = []
 
