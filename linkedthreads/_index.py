@@ -323,13 +323,19 @@ class ThreadIndex(IndexProperties):
 
     def verify(self, *, repair: bool = False) -> VerifyReport:
         """Check every page and every child; ``repair=True`` forgets dangling IDs (objects
-        deleted elsewhere) and rebuilds the pages. Cost: 1 + pages + N."""
+        deleted elsewhere) and rebuilds the pages. A child counts as deleted only when a read
+        sent ``read_lag_seconds`` after the journal read that listed it answers 404; one
+        that answered sooner is read again then (docs/design.md 8.4).
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon)."""
         return self._run(flows.verify(self._core, repair))
 
     def destroy(self, *, erase_items: bool = False) -> None:
         """Delete every child, every index object and the root: nothing of the index remains.
 
-        Cost: as ``all()``, + the whole journal read, + one delete per object.
+        Children whose creation was acknowledged before it returns are deleted too, and this
+        process's writers of the index are refused from the start (docs/design.md 8.5).
+        Cost: 1 (the ``end`` record) + as ``all()`` + the whole journal read + one delete
+        per object + 1 (a last read; one more per round while other processes append).
         """
         self._run(flows.destroy(self._core, erase_items))
 
