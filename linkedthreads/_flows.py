@@ -303,11 +303,12 @@ _gates: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionar
 _gates_lock = threading.Lock()
 
 
-def write_gate(root_id: str) -> WriteGate:
-    """The gate of ``root_id`` in this process (kept while an instance of it lives)."""
+def write_gate(root_id: str, created: bool = False) -> WriteGate:
+    """The gate of ``root_id`` in this process (kept while an instance of it lives); a root
+    just ``created`` gets an open one (an emulator's seeded IDs may repeat a destroyed one)."""
     with _gates_lock:
         gate = _gates.get(root_id)
-        if gate is None:
+        if gate is None or created:
             gate = _gates[root_id] = WriteGate()
         return gate
 
@@ -344,9 +345,10 @@ class Core:
     cache: PageCache = field(init=False)
     # This process's appends to the root: closed by a destroy or the tombstone (8.5).
     gate: WriteGate = field(init=False)
+    created: dataclasses.InitVar[bool] = False  # the root was just created by this process
 
-    def __post_init__(self) -> None:
-        self.gate = write_gate(self.root_id)
+    def __post_init__(self, created: bool) -> None:
+        self.gate = write_gate(self.root_id, created)
         self.capacity = slot_capacity_bits(self.alphabet)
         self.cache = PageCache(self.settings.page_cache_ids)
         self.until_check = random.randint(1, self.settings.compact_every)

@@ -163,7 +163,10 @@ class ThreadIndex(IndexProperties):
             executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
         )
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
+            executor,
+            Core(
+                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
+            ),
         )
 
     @classmethod
