@@ -12,7 +12,8 @@ import openai
 
 from . import _flows as flows
 from ._backends import Backend
-from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
+from ._errors import IndexNotFoundError
+from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import AsyncIndexRecorder
@@ -34,6 +35,10 @@ async def run_async(executor: AsyncExecutor, flow: Flow[T]) -> T:
         while True:
             if isinstance(step, Emit):
                 raise TypeError("a streaming flow needs iterate_async")
+            if isinstance(step, Pause):
+                await asyncio.sleep(step.seconds)
+                step = flow.send(None)
+                continue
             step = flow.send(await executor.execute_many(step.requests))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -47,6 +52,9 @@ async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncItera
             if isinstance(step, Emit):
                 for id_ in step.ids:
                     yield id_
+                step = flow.send(None)
+            elif isinstance(step, Pause):
+                await asyncio.sleep(step.seconds)
                 step = flow.send(None)
             else:
                 step = flow.send(await executor.execute_many(step.requests))
@@ -134,9 +142,14 @@ class AsyncThreadIndex(IndexProperties):
         """Create a new, empty index; keep its ``root_id``. Cost: 2 requests."""
         be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = _executor(client, be, settings)
-        root_id, root_metadata = await run_async(executor, flows.create_root(be, user, codec))
+        root_id, root_metadata = await run_async(
+            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
+        )
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
+            executor,
+            Core(
+                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
+            ),
         )
 
     @classmethod
@@ -178,7 +191,13 @@ class AsyncThreadIndex(IndexProperties):
                 self._commit.expect(-count)
                 raise
             records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
-            await self._commit.submit(records, expected=count)
+            try:
+                await self._commit.submit(records, expected=count)
+            except IndexNotFoundError:
+                # The index is gone: what this call made is listed nowhere (8.5).
+                ids = [c.id for c in made]
+                await self._run(flows.discard_children(self._core, ids, kwargs))
+                raise
             out.extend(c.raw for c in made)
             if error is not None:
                 raise error

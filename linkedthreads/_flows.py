@@ -15,6 +15,7 @@ import random
 import secrets
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ PROBE_KEY = "lt_probe"  # the value-only probe of roots made before the key prob
 CHILD_TAG_PREFIX = "in:"
 RESERVED_KEYS = frozenset({TAG_KEY, CODEC_KEY, PROBE_KEY, KEY_PROBE})
 NONCE_MEMORY = 128  # entry nonces a checkpoint remembers (docs/design.md, section 8.3)
+END_OP = "end"  # the tombstone a destroy appends first (docs/design.md, 4.7 and 8.5)
+DESTROY_ROUNDS = 100  # journal re-reads a destroy makes while other processes still append
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,15 @@ class Emit:
     ids: Sequence[str]
 
 
-Step = Batch | Emit
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds`` before the flow goes on (``time.sleep`` or ``asyncio.sleep``): how a
+    flow lets a lagging server catch up (docs/design.md 8.4)."""
+
+    seconds: float
+
+
+Step = Batch | Emit | Pause
 Flow = Generator[Step, Any, T]
 
 
@@ -216,7 +227,7 @@ def validate_user_metadata(metadata: Mapping[str, Any] | None, room: int) -> dic
 
 
 def create_root(
-    backend: Backend, user: Mapping[str, str], codec: str
+    backend: Backend, user: Mapping[str, str], codec: str, read_lag: float = 0.0
 ) -> Flow[tuple[str, Mapping[str, str]]]:
     """Create the root (with the dense probe, a key and a value of a dense page's longest
     shape, unless ASCII is asked for) and read it back (docs/design.md, 5.3)."""
@@ -242,7 +253,7 @@ def create_root(
             f"{backend.name} API here ({exc})"
         ) from None
     try:
-        back: Container = yield from send(backend.retrieve(root.id))
+        back = yield from read_back(backend, root.id, read_lag)
     except NotFound:
         # The record does not say whether a read right after a create may miss (read-after-
         # write lag); the root exists or will, so its ID is what the caller needs.
@@ -252,6 +263,20 @@ def create_root(
             f"open(client, {root.id!r})"
         ) from None
     return root.id, back.metadata
+
+
+def read_back(backend: Backend, object_id: str, read_lag: float) -> Flow[Container]:
+    """Read an object just created; a 404 is read again for up to ``read_lag`` seconds (a
+    server's read-after-write lag, docs/design.md 8.4)."""
+    deadline = time.monotonic() + read_lag
+    while True:
+        try:
+            return (yield from send(backend.retrieve(object_id)))
+        except NotFound:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            yield Pause(min(0.25, left))
 
 
 def open_root(backend: Backend, root_id: str) -> Flow[Mapping[str, str]]:
@@ -296,6 +321,37 @@ def alphabet_for_root(root_id: str, metadata: Mapping[str, str]) -> Alphabet:
 # -- the shared state of one index instance --------------------------------------------------
 
 
+class WriteGate:
+    """This process's appends to one index root (shared by every instance of that root): a
+    ``destroy`` of this process, or a read that met the tombstone, closes it, and ``destroy``
+    waits for the appends still in flight before it reads the journal (docs/design.md 8.5)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.closed = False
+        self.appending = 0
+
+
+_gates: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionary()
+_gates_lock = threading.Lock()
+
+
+def write_gate(root_id: str, created: bool = False) -> WriteGate:
+    """The gate of ``root_id`` in this process (kept while an instance of it lives); a root
+    just ``created`` gets an open one (an emulator's seeded IDs may repeat a destroyed one)."""
+    with _gates_lock:
+        gate = _gates.get(root_id)
+        if gate is None or created:
+            gate = _gates[root_id] = WriteGate()
+        return gate
+
+
+def index_gone(core: Core) -> IndexNotFoundError:
+    return IndexNotFoundError(
+        f"index root {core.root_id!r} no longer exists (or is being destroyed)"
+    )
+
+
 @dataclass
 class Core:
     """What one index instance knows: where the index is, how it writes, when to compact."""
@@ -328,8 +384,12 @@ class Core:
     bodies: dict[tuple[str, ...], Checkpoint] = field(default_factory=dict)
     # Contents of pages and directories this instance wrote or read (immutable: 7.5).
     cache: PageCache = field(init=False)
+    # This process's appends to the root: closed by a destroy or the tombstone (8.5).
+    gate: WriteGate = field(init=False)
+    created: dataclasses.InitVar[bool] = False  # the root was just created by this process
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, created: bool) -> None:
+        self.gate = write_gate(self.root_id, created)
         self.capacity = slot_capacity_bits(self.alphabet)
         self.cache = PageCache(self.settings.page_cache_ids)
         self.until_check = random.randint(1, self.settings.compact_every)
@@ -572,6 +632,9 @@ def _read_view(core: Core) -> Flow[View]:
             break
         after = page[-1].id
     assert scan.base is not None
+    if any(r.op == END_OP for e in scan.tail for r in e.records):
+        with core.gate.lock:  # a destroy began (4.7): this process writes no more
+            core.gate.closed = True
     base = yield from load_checkpoint(core, scan.base)
     # A body-stored tail checkpoint says ``ascii`` only once loaded; its compactor's other
     # records and the next checkpoint say it again (5.4).
@@ -803,7 +866,35 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
     No entry is longer than the record limit (4.6): a checkpoint that would be is carried
     in body objects, a refusal for length teaches the limit and what is left is split
     again, and ``records`` never wait for a checkpoint that cannot be sent (it waits for
-    the next append, or is retired there once too old: 7.3)."""
+    the next append, or is retired there once too old: 7.3).
+
+    ``IndexNotFoundError`` once this process destroys the index or met its tombstone (8.5)."""
+    gate = core.gate
+    with gate.lock:
+        closed = gate.closed
+        if not closed:
+            gate.appending += 1
+    if closed:
+        with core.lock:
+            pending, core.pending = core.pending, []
+        yield from discard_written(core, pending)
+        raise index_gone(core)
+    try:
+        yield from _append_records(core, records)
+    finally:
+        with gate.lock:
+            gate.appending -= 1
+
+
+def discard_written(core: Core, pending: Sequence[Planned]) -> Flow[None]:
+    """Delete the pages of checkpoints that will never be appended (the index is gone), so
+    they are not left behind. Best effort: a failure leaves an index orphan (8.2)."""
+    written = sorted(p for planned in pending for p in planned.written)
+    if written:
+        yield from send_all([core.backend.delete(p) for p in written])
+
+
+def _append_records(core: Core, records: list[Record]) -> Flow[None]:
     with core.lock:
         pending, core.pending = core.pending, []
     going: list[Planned] = []
@@ -825,6 +916,10 @@ def flush(core: Core, records: list[Record]) -> Flow[None]:
     user = state_placement(core, merge_records(records))
     try:
         left = yield from append_records(core, [*(r for _, r in lead), *user], sent)
+    except IndexNotFoundError:
+        # The root is gone (8.5): a checkpoint not sent never will be; its pages go now.
+        yield from discard_written(core, [p for i, p in owners.items() if i not in sent])
+        raise
     except BaseException:
         # The checkpoint did not go out: keep it for the next append, so the pages it
         # wrote are not orphaned (it is dropped there if it has grown too old).
@@ -1017,18 +1112,42 @@ def create_children(
 ) -> Flow[tuple[list[Container], BaseException | None]]:
     """Create ``n`` objects concurrently (after any due compaction, so that the crash window
     is the creates alone)."""
+    yield from refuse_if_closed(core)
     yield from maybe_compact(core)
+    yield from refuse_if_closed(core)  # its read may have met ``end``
     md = core.child_metadata(metadata)
     outcomes = yield from send_all([core.backend.create(md, kwargs) for _ in range(n)])
     made = [o.value for o in outcomes if o.error is None]
     return made, first_error(outcomes)
 
 
+def refuse_if_closed(core: Core) -> Flow[None]:
+    """``IndexNotFoundError`` before any create once this process destroys the index or met
+    its ``end`` (4.7); pages planned for it are deleted."""
+    if core.gate.closed:
+        with core.lock:
+            pending, core.pending = core.pending, []
+        yield from discard_written(core, pending)
+        raise index_gone(core)
+
+
+def discard_children(core: Core, ids: Sequence[str], kwargs: Mapping[str, Any]) -> Flow[None]:
+    """Delete objects a create made for an index that turned out to be gone, with the items
+    or messages it gave them (a deleted conversation keeps its items), so that a refused
+    ``create_child`` leaves nothing behind (docs/design.md 8.5). Best effort."""
+    if "items" in kwargs or "messages" in kwargs:
+        for id_ in ids:
+            with contextlib.suppress(LinkedThreadsError):
+                yield from erase_entries(core, id_)
+    yield from send_all([core.backend.delete(i) for i in ids])
+
+
 def delete_objects(
-    core: Core, ids: Sequence[str], erase_items: bool
+    core: Core, ids: Sequence[str], erase_items: bool, upkeep: bool = True
 ) -> Flow[tuple[list[str], BaseException | None]]:
     """Delete objects concurrently (404 counts as deleted); erase their entries first if asked."""
-    yield from maybe_compact(core)
+    if upkeep:
+        yield from maybe_compact(core)
     if erase_items:
         for id_ in ids:
             yield from erase_entries(core, id_)
@@ -1361,17 +1480,22 @@ class VerifyReport:
 def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
     """Check every page and every child; with ``repair``, forget dangling IDs and rebuild.
 
-    A page missing three times running (not just collected by a concurrent compaction) or
-    damaged is a problem; repair then rebuilds the pages from the whole journal.
+    A page missing three times running (not just collected by a concurrent compaction, nor
+    too young for a lagging server to show) or damaged is a problem; repair then rebuilds the
+    pages from the whole journal. A child is dangling only once its absence is confirmed
+    (docs/design.md 8.4).
     """
     for attempt in range(3):
         report = VerifyReport()
         view = yield from read_view(core)
+        listed_by = time.monotonic()  # every object the view lists existed by now
         report.tail_entries = view.scan.tail_length
         try:
             ids = yield from _verified_ids(core, view, report)
         except PageGone as exc:
             if attempt < 2:
+                if attempt == 1 and core.settings.read_lag_seconds:
+                    yield Pause(core.settings.read_lag_seconds)  # a page too young to show
                 continue
             report.problems.append(str(exc))
         except CorruptIndexError as exc:
@@ -1384,16 +1508,7 @@ def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
             yield from _count_repaired(core, report)
         return report
     report.children = len(set(ids))
-    step = core.settings.read_concurrency * 4
-    for start in range(0, len(ids), step):
-        chunk = ids[start : start + step]
-        outcomes = yield from send_all([core.backend.retrieve(i) for i in chunk])
-        report.dangling.extend(
-            i for i, o in zip(chunk, outcomes, strict=True) if isinstance(o.error, NotFound)
-        )
-        error = first_error(outcomes, ignore_not_found=True)
-        if error is not None:
-            raise error
+    report.dangling = yield from confirmed_absent(core, ids, listed_by)
     if repair and (report.dangling or report.duplicates or not view.overlay.exact):
         if report.dangling:
             yield from flush(core, [Record(op="rm", ids=tuple(report.dangling))])
@@ -1412,6 +1527,41 @@ def _count_repaired(core: Core, report: VerifyReport) -> Flow[None]:
         report.problems.append(f"after the rebuild: {exc}")
         return
     report.children, report.pages = len(set(ids)), after.pages
+
+
+def confirmed_absent(core: Core, ids: Sequence[str], listed_by: float) -> Flow[list[str]]:
+    """The children of ``ids`` (listed by a journal read answered before ``listed_by``, a
+    ``time.monotonic()``) whose absence is confirmed, in list order: a read of it answered
+    404 and was sent at least ``read_lag_seconds`` after ``listed_by``. Its object was
+    created before its ``add`` was appended, so it had existed that long: a server whose
+    read-after-write lag is within the bound shows it by then (docs/design.md 8.4). A 404
+    that came sooner is read again once the bound has passed; a child found then is live.
+
+    Cost: one read per child, plus one per child that answered 404 too soon.
+    """
+    lag = core.settings.read_lag_seconds
+    step = core.settings.read_concurrency * 4
+    absent: list[str] = []
+    todo = list(ids)
+    while todo:
+        suspects: list[str] = []
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            trusted = time.monotonic() - listed_by >= lag  # before the requests are sent
+            outcomes = yield from send_all([core.backend.retrieve(i) for i in chunk])
+            error = first_error(outcomes, ignore_not_found=True)
+            if error is not None:
+                raise error
+            missing = [
+                i for i, o in zip(chunk, outcomes, strict=True) if isinstance(o.error, NotFound)
+            ]
+            (absent if trusted else suspects).extend(missing)
+        todo = suspects
+        left = listed_by + lag - time.monotonic()
+        if todo and left > 0:
+            yield Pause(left)
+    order = {id_: n for n, id_ in enumerate(ids)}
+    return sorted(absent, key=order.__getitem__)
 
 
 def _verified_ids(core: Core, view: View, report: VerifyReport) -> Flow[list[str]]:
@@ -1435,10 +1585,9 @@ def _verified_ids(core: Core, view: View, report: VerifyReport) -> Flow[list[str
     return ids
 
 
-def read_journal(core: Core) -> Flow[list[Entry]]:
-    """Every journal entry, oldest first (for repair and destroy)."""
+def read_journal(core: Core, after: str | None = None) -> Flow[list[Entry]]:
+    """Every journal entry (after the entry ``after``), oldest first (repair and destroy)."""
     entries: list[Entry] = []
-    after: str | None = None
     while True:
         page, more = yield from send(
             core.backend.list_entries(core.root_id, order="asc", after=after)
@@ -1470,27 +1619,109 @@ def rebuild_from_journal(core: Core) -> Flow[None]:
 
 
 def destroy(core: Core, erase_items: bool) -> Flow[None]:
-    """Delete every child, every page and directory any checkpoint named, then the root."""
-    children: list[str] = []
-    emitting = list_ids(core)
-    step = next(emitting)
-    while True:
-        try:
-            if isinstance(step, Emit):
-                children.extend(step.ids)
-                step = emitting.send(None)
-            else:
-                step = emitting.send((yield step))
-        except StopIteration:
-            break
-    batch = core.settings.bulk_batch
-    for start in range(0, len(children), batch):
-        _, error = yield from delete_objects(core, children[start : start + batch], erase_items)
+    """Delete every child, every page and directory any checkpoint named, then the root, so
+    that no child whose creation was acknowledged survives (docs/design.md 8.5):
+
+    1. close this process's appends to the root and append the tombstone (``end``);
+    2. wait for this process's appends in flight, then list the children and delete them;
+    3. read the whole journal: delete what it lists that step 2 did not (added meanwhile),
+       and every page and directory a checkpoint named;
+    4. read again after the last entry seen (or, erasing, the entries left), deleting what
+       new entries list, until a read shows nothing new; then delete the root.
+    """
+    gate = core.gate
+    with gate.lock:
+        was_closed, gate.closed = gate.closed, True
+    request = secrets.token_hex(8)
+    end = dump_records([Record(op=END_OP)], f"{request}.0")
+    try:
+        yield from send(core.backend.append(core.root_id, [end], request))
+    except NotFound:
+        raise IndexNotFoundError(f"no index root {core.root_id!r}: it does not exist") from None
+    except BaseException:
+        with gate.lock:
+            gate.closed = was_closed
+        raise
+    while gate.appending:  # this process's appends still in flight land before we read
+        yield Pause(0.01)
+    with core.lock:  # checkpoints of this instance no append will carry now
+        pending, core.pending = core.pending, []
+    yield from discard_written(core, pending)
+    deleted: set[str] = set()
+    children = yield from _listed_for_destroy(core)
+    yield from _delete_children(core, children, erase_items, deleted)
+    # The journal alone states the list (6.1); folding it whole catches adds that landed
+    # after the listing above, and names every page any checkpoint ever referenced.
+    replay = Overlay(Checkpoint(upto=None))
+    index_objects: set[str] = set()
+    removed: set[str] = set()
+    try:
+        entries = yield from read_journal(core)
+    except NotFound:  # a concurrent destroy deleted the root
+        return
+    seen = [e.id for e in entries]
+    for rounds in range(1, DESTROY_ROUNDS + 1):
+        replay.apply_entries(entries)
+        yield from _delete_children(core, list(replay.extra), erase_items, deleted)
+        index_objects |= yield from _index_objects(core, entries)
+        fresh = sorted(index_objects - removed - deleted)
+        outcomes = yield from send_all([core.backend.delete(o) for o in fresh])
+        error = first_error(outcomes, ignore_not_found=True)
         if error is not None:
             raise error
+        removed.update(fresh)
+        if erase_items:
+            yield from _erase_seen(core, [e.id for e in entries])
+        if rounds == DESTROY_ROUNDS:  # others keep appending: stop here (8.5 says what then)
+            break
+        try:
+            if erase_items:  # what is left of the journal: only entries appended since
+                entries = [e for e in (yield from read_journal(core)) if e.id not in seen]
+            else:
+                entries = yield from read_journal(core, after=seen[-1] if seen else None)
+        except NotFound:  # a concurrent destroy deleted the root
+            return
+        if not entries:
+            break
+        seen.extend(e.id for e in entries)
+    with contextlib.suppress(NotFound):
+        yield from send(core.backend.delete(core.root_id))
+
+
+def _listed_for_destroy(core: Core) -> Flow[list[str]]:
+    """Every listed ID (as ``all()``), or nothing if pages are gone (a destroy that crashed
+    after deleting them): the whole journal, folded next, still names every child."""
+    try:
+        view = yield from read_view(core)
+        pages = yield from page_list(core, view.base)
+        folder = Folder(view.overlay)
+        ids: list[str] = []
+        for content in (yield from read_pages(core, pages)):
+            ids.extend(folder.page(content))
+        return ids + folder.finish()
+    except (PageGone, CorruptIndexError):
+        return []
+
+
+def _delete_children(
+    core: Core, ids: Sequence[str], erase_items: bool, deleted: set[str]
+) -> Flow[None]:
+    todo = [i for i in ids if i not in deleted]
+    batch = core.settings.bulk_batch
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        _, error = yield from delete_objects(core, chunk, erase_items, upkeep=False)
+        if error is not None:
+            raise error
+        deleted.update(chunk)
+
+
+def _index_objects(core: Core, entries: Sequence[Entry]) -> Flow[set[str]]:
+    """Every page and directory the checkpoints of ``entries`` name (as current, superseded
+    or retired), with the pages the directories list."""
     objects: set[str] = set()
     dirs: set[str] = set()
-    for entry in (yield from read_journal(core)):
+    for entry in entries:
         for record in entry.records:
             if record.checkpoint is not None:
                 ck = record.checkpoint
@@ -1508,15 +1739,18 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
             objects.update(content)
         except (PageGone, CorruptIndexError):
             pass
-    objects -= set(children)
-    outcomes = yield from send_all([core.backend.delete(o) for o in sorted(objects)])
-    error = first_error(outcomes, ignore_not_found=True)
-    if error is not None:
-        raise error
-    if erase_items:
-        yield from erase_entries(core, core.root_id)
-    with contextlib.suppress(NotFound):
-        yield from send(core.backend.delete(core.root_id))
+    return objects
+
+
+def _erase_seen(core: Core, entry_ids: Sequence[str]) -> Flow[None]:
+    step = core.settings.write_concurrency
+    for start in range(0, len(entry_ids), step):
+        outcomes = yield from send_all(
+            [core.backend.delete_entry(core.root_id, e) for e in entry_ids[start : start + step]]
+        )
+        error = first_error(outcomes, ignore_not_found=True)
+        if error is not None:
+            raise error
 
 
 # -- newest first ------------------------------------------------------------------------------

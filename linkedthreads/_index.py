@@ -12,7 +12,8 @@ from typing import Any, Literal, TypeVar, cast
 import openai
 
 from . import _flows as flows
-from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
+from ._errors import IndexNotFoundError
+from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import IndexRecorder
@@ -34,6 +35,10 @@ def run_sync(executor: SyncExecutor, flow: Flow[T]) -> T:
         while True:
             if isinstance(step, Emit):
                 raise TypeError("a streaming flow needs iterate_sync")
+            if isinstance(step, Pause):
+                time.sleep(step.seconds)
+                step = flow.send(None)
+                continue
             step = flow.send(executor.execute_many(step.requests))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -46,6 +51,9 @@ def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
         while True:
             if isinstance(step, Emit):
                 yield from step.ids
+                step = flow.send(None)
+            elif isinstance(step, Pause):
+                time.sleep(step.seconds)
                 step = flow.send(None)
             else:
                 step = flow.send(executor.execute_many(step.requests))
@@ -154,9 +162,14 @@ class ThreadIndex(IndexProperties):
         """
         be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = _executor(client, be, settings)
-        root_id, root_metadata = run_sync(executor, flows.create_root(be, user, codec))
+        root_id, root_metadata = run_sync(
+            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
+        )
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings)
+            executor,
+            Core(
+                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
+            ),
         )
 
     @classmethod
@@ -221,7 +234,13 @@ class ThreadIndex(IndexProperties):
                 self._commit.expect(-count)
                 raise
             records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
-            self._commit.submit(records, expected=count)
+            try:
+                self._commit.submit(records, expected=count)
+            except IndexNotFoundError:
+                # The index is gone: what this call made is listed nowhere (8.5).
+                ids = [c.id for c in made]
+                self._run(flows.discard_children(self._core, ids, kwargs))
+                raise
             out.extend(c.raw for c in made)
             if error is not None:
                 raise error
@@ -351,13 +370,19 @@ class ThreadIndex(IndexProperties):
 
     def verify(self, *, repair: bool = False) -> VerifyReport:
         """Check every page and every child; ``repair=True`` forgets dangling IDs (objects
-        deleted elsewhere) and rebuilds the pages. Cost: 1 + pages + N."""
+        deleted elsewhere) and rebuilds the pages. A child counts as deleted only when a read
+        sent ``read_lag_seconds`` after the journal read that listed it answers 404; one
+        that answered sooner is read again then (docs/design.md 8.4).
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon)."""
         return self._run(flows.verify(self._core, repair))
 
     def destroy(self, *, erase_items: bool = False) -> None:
         """Delete every child, every index object and the root: nothing of the index remains.
 
-        Cost: as ``all()``, + the whole journal read, + one delete per object.
+        Children whose creation was acknowledged before it returns are deleted too, and this
+        process's writers of the index are refused from the start (docs/design.md 8.5).
+        Cost: 1 (the ``end`` record) + as ``all()`` + the whole journal read + one delete
+        per object + 1 (a last read; one more per round while other processes append).
         """
         self._run(flows.destroy(self._core, erase_items))
 

@@ -64,7 +64,8 @@ def page_list_key(pages: Sequence[str], dirs: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One journal record: ``add``, ``rm``, ``at`` or ``ckpt``.
+    """One journal record: ``add``, ``rm``, ``at``, ``ckpt`` or ``end`` (the tombstone a
+    destroy appends first: docs/design.md 4.7; it carries nothing but its nonce).
 
     An ``rm``, or an ``add`` that is not ``new``, may state where its IDs are in the list of
     pages named ``at`` (``page_list_key``): ``placed`` holds one flag per ID, ``1`` held by
@@ -174,7 +175,7 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         stub = record.checkpoint
         out = {"lt": SPILLED_VERSION, "op": "ckpt", "upto": stub.upto, "body": _pack(stub.body)}
         out["t"] = round(stub.time, 3)
-    else:
+    elif record.op == "ckpt":
         ck = record.checkpoint
         assert ck is not None
         out["upto"] = ck.upto

@@ -44,6 +44,12 @@ class IndexSettings:
       every other process counts with 1 request again (docs/design.md, 4.5). False: ``len``
       never writes. A server that refuses the append (a read-only key) turns it off for
       the instance; the count is never failed by it.
+    - ``read_lag_seconds``: an upper bound on the server's read-after-write lag: how long
+      after an object is created a read of it may still answer 404 (not on public record).
+      ``verify`` forgets a child only when a read sent at least this long after a journal
+      read that listed it answers 404, reading a child again once that time has passed
+      rather than trust an earlier 404 (docs/design.md 8.4); ``create`` reads its new root
+      back for at most this long. Raise it for a server that lags longer; 0 trusts every 404.
     - ``retry``: the retry policy of every request the library makes.
     """
 
@@ -57,6 +63,7 @@ class IndexSettings:
     gc_grace_seconds: float = 300.0
     page_cache_ids: int = 250_000
     record_counts: bool = True
+    read_lag_seconds: float = 2.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -80,3 +87,5 @@ class IndexSettings:
             raise ValueError("IndexSettings.page_cache_ids must not be negative")
         if self.gc_grace_seconds < 0:
             raise ValueError("IndexSettings.gc_grace_seconds must not be negative")
+        if not 0 <= self.read_lag_seconds <= 600:
+            raise ValueError("IndexSettings.read_lag_seconds must be between 0 and 600")

@@ -37,10 +37,11 @@ def memory_index(
     settings = settings or IndexSettings(retry=RetryPolicy.none())
     backend = make_backend(client.store.kind)
     executor = SyncExecutor(client, backend, settings.retry, 1)  # type: ignore[arg-type]  # deterministic
+    created = root_id is None
     if root_id is None:
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
-    core = Core(backend, root_id, alphabet, settings)
+    core = Core(backend, root_id, alphabet, settings, created=created)
     core.until_check = settings.compact_every  # no random phase: hypothesis must replay exactly
     if page_ids is not None:
         per_id = 143 if backend.name == "threads" else 192

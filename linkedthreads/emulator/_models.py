@@ -225,6 +225,14 @@ class Backend:
             "threads": OrderedLog(),
             "conversations": OrderedLog(),
         }
+        # When each object was created (monotonic), for ``read_after_write_lag_s``.
+        self._born: dict[str, float] = {}
+
+    def _lagging(self, obj_id: str) -> bool:
+        """Whether a GET of ``obj_id`` still answers 404 (``read_after_write_lag_s``)."""
+        lag = self.settings.read_after_write_lag_s
+        born = self._born.get(obj_id)
+        return lag > 0 and born is not None and time.monotonic() - born < lag
 
     def reset(self) -> None:
         """Forget every object and restart the seeded ID sequence."""
@@ -312,6 +320,7 @@ class Backend:
                 thread.messages.append(obj["id"], obj)
             self.threads[thread_id] = thread
             self.creation_order["threads"].append(thread_id, {"id": thread_id})
+            self._born[thread_id] = time.monotonic()
             return thread.obj
 
     def create_thread_and_run(self, body: JSON) -> dict[str, JSON] | EventStream:
@@ -373,7 +382,10 @@ class Backend:
 
     def get_thread(self, thread_id: str) -> dict[str, JSON]:
         with self.lock:
-            return self._thread(thread_id).obj
+            thread = self._thread(thread_id)
+            if self._lagging(thread_id):
+                raise e.thread_not_found(thread_id)
+            return thread.obj
 
     def _updated_metadata(self, old: dict[str, str], sent: dict[str, str] | None) -> dict[str, str]:
         if sent is None:
@@ -515,12 +527,16 @@ class Backend:
             )
             self.conversations[conv_id] = conv
             self.creation_order["conversations"].append(conv_id, {"id": conv_id})
+            self._born[conv_id] = time.monotonic()
             self._append_items(conv, items)
             return conv.obj
 
     def get_conversation(self, conversation_id: str) -> dict[str, JSON]:
         with self.lock:
-            return self._conversation(conversation_id).obj
+            conv = self._conversation(conversation_id)
+            if self._lagging(conversation_id):
+                raise e.conversation_not_found(conversation_id)
+            return conv.obj
 
     def update_conversation(self, conversation_id: str, body: JSON) -> dict[str, JSON]:
         """``POST /conversations/{id}`` {metadata} (required; merged; ``null`` changes

@@ -163,6 +163,12 @@ class EmulatorSettings:
     conversation listing, for the benchmarks that compare linkedthreads with them.  Off by
     default: then those requests answer 405 like any unsupported method."""
 
+    read_after_write_lag_s: float = 0.0
+    """Read-after-write lag: for this many seconds after a thread or conversation is created,
+    ``GET /threads/{id}`` and ``GET /conversations/{id}`` answer 404 not found as if it did
+    not exist (every other route sees it at once: appends, item and message lists, updates,
+    deletes).  The record is silent on whether OpenAI lags; 0 (the default) never lags."""
+
     def __post_init__(self) -> None:
         # Private copies, so that changing a dict after passing it changes nothing here.
         object.__setattr__(self, "fault_weights", dict(self.fault_weights))
@@ -205,6 +211,8 @@ class EmulatorSettings:
                 raise ValueError(f"{name} must be a non-empty printable ASCII string")
         if self.max_text_chars < 1 or self.max_items_per_append < 1:
             raise ValueError("max_text_chars and max_items_per_append must be >= 1")
+        if not 0 <= self.read_after_write_lag_s <= 3600:
+            raise ValueError("read_after_write_lag_s must be between 0 and 3600")
 
     def replace(self, **changes: Any) -> EmulatorSettings:
         """A copy with ``changes`` applied (and validated)."""
