@@ -22,6 +22,9 @@ from linkedthreads import (
     IndexSettings,
     ThreadIndex,
 )
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 
 LAG = 0.5  # the emulator's read-after-write lag in these tests (seconds)
 SETTINGS = IndexSettings(read_lag_seconds=1.0, commit_linger_seconds=0.0)

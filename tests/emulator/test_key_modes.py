@@ -7,6 +7,9 @@ import openai
 import pytest
 
 from linkedthreads.emulator import Emulator, EmulatorSettings
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 
 KEY = "a" + "丁" * 20 + "한" * 2  # 23 characters, 67 UTF-8 bytes; 한 decomposes under NFD
 VALUE = "丁한" * 256  # 512 characters: values are never altered by this setting
