@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, Literal, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _flows as flows
 from ._backends import Backend
@@ -17,6 +15,9 @@ from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["AsyncThreadIndex"]
 
@@ -249,6 +250,8 @@ class AsyncThreadIndex(IndexProperties):
 def _executor(
     client: openai.AsyncOpenAI, backend: Backend, settings: IndexSettings
 ) -> AsyncExecutor:
+    import openai
+
     if not isinstance(client, openai.AsyncOpenAI):
         raise TypeError(
             f"client must be an openai.AsyncOpenAI, not {type(client).__name__}"

@@ -6,9 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _flows as flows
 from ._flows import Core, Emit, Flow, IndexStats, VerifyReport
@@ -16,6 +14,9 @@ from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["ThreadIndex"]
 
@@ -322,6 +323,8 @@ class ThreadIndex(IndexProperties):
 
 
 def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> SyncExecutor:
+    import openai
+
     if not isinstance(client, openai.OpenAI):
         raise TypeError(
             f"client must be an openai.OpenAI, not {type(client).__name__}"

@@ -15,9 +15,8 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import openai
 from tenacity import (
     AsyncRetrying,
     Retrying,
@@ -35,6 +34,9 @@ from ._errors import (
     MetadataError,
 )
 from ._retry import RetryPolicy, is_transient
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error", "scrub"]
 
@@ -67,6 +69,8 @@ class Outcome:
 
 def map_error(backend: Backend, what: str, exc: BaseException) -> BaseException:
     """An SDK exception -> ours, naming the request; messages carry no credentials."""
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         message = scrub(str(body.get("message") or exc.message))
