@@ -274,7 +274,8 @@ class ThreadIndex(IndexProperties):
     def all(self) -> Iterator[str]:
         """Every listed ID, in the order added; streams, so memory does not grow with N.
 
-        Cost: 1 + ceil(N / d) requests, ``read_concurrency`` at a time.
+        Cost: 1 + ceil(N / d) requests (+ 1 while the journal tail is 50 entries or more),
+        ``read_concurrency`` at a time.
         """
         return iterate_sync(self._executor, flows.list_ids(self._core))
 
