@@ -13,5 +13,8 @@ Modules:
 - ``_naive``, ``_listing``: the alternatives (a) and (b)/(c);
 - ``_concurrency``: the same concurrent-writers test for every design;
 - ``_density``: IDs per index object against the limit of the format;
-- ``_report``, ``_plot``: Markdown tables, targets, figures.
+- ``_report``, ``_plot``: Markdown tables, targets, figures;
+- ``_seconds``: seconds at a modelled service latency, from the measured round trips;
+- ``scale`` (``python -m benchmarks.scale``): one conversations index grown to 1,000,000;
+- ``startup`` (``python -m benchmarks.startup``): start-up time of the command line.
 """

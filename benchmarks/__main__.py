@@ -34,7 +34,7 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
+def parse_args(argv: list[str] | None) -> tuple[Config, Path, bool]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     parser.add_argument(
@@ -61,16 +61,28 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path]:
     ):
         parser.add_argument("--" + name.replace("_", "-"), type=int, help=doc)
     parser.add_argument("--latency-ms", type=float, help="latency injected for round trips")
+    parser.add_argument(
+        "--model-latency-ms", type=float, help="latency of the real service, for seconds (150)"
+    )
+    parser.add_argument(
+        "--model-jitter-ms", type=float, help="its jitter, uniform on +/- this (50)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite results.md and the README tables from results.json (no run, no plots)",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else Config()
     changes: dict[str, Any] = {}
-    for name in ("sizes", "latency_ms", *(f.name for f in cfg.__dataclass_fields__.values())):
+    names = ("sizes", "latency_ms", *(f.name for f in cfg.__dataclass_fields__.values()))
+    for name in names:
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
     if args.backends:
         changes["backends"] = tuple(b.strip() for b in args.backends.split(","))
-    return replace(cfg, **changes), args.out
+    return replace(cfg, **changes), args.out, args.report_only
 
 
 def run_backend(
@@ -127,8 +139,36 @@ def run_backend(
     return out
 
 
+def _write_readmes(results: dict[str, Any], out_dir: Path) -> None:
+    """The default output also updates benchmarks/README.md and the project README's
+    seconds table (between their markers)."""
+    if out_dir.resolve() != DEFAULT_OUT.resolve():
+        return
+    readme = Path(__file__).parent / "README.md"
+    if readme.exists():
+        readme.write_text(_report.splice(readme.read_text(), results))
+    project = Path(__file__).parent.parent / "README.md"
+    if project.exists() and _report.SECONDS_BEGIN in (text := project.read_text()):
+        project.write_text(_report.splice_readme_seconds(text, results))
+
+
+def report_only(cfg: Config, out_dir: Path) -> int:
+    """Regenerate the tables of a finished run from its ``results.json``; the modelled
+    latency may be changed (``--model-latency-ms``, ``--model-jitter-ms``)."""
+    results = json.loads((out_dir / "results.json").read_text())
+    results.setdefault("config", {}).update(
+        model_latency_ms=cfg.model_latency_ms, model_jitter_ms=cfg.model_jitter_ms
+    )
+    (out_dir / "results.md").write_text(_report.markdown(results))
+    _write_readmes(results, out_dir)
+    log(f"tables rewritten from {out_dir / 'results.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg, out_dir = parse_args(argv)
+    cfg, out_dir, only_report = parse_args(argv)
+    if only_report:
+        return report_only(cfg, out_dir)
     started = time.perf_counter()
     listing = list_endpoints_supported()
     if not listing:
@@ -166,9 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import _plot  # matplotlib: imported only here (spawned workers re-import this module)
 
     _plot.plot(results, out_dir)
-    readme = Path(__file__).parent / "README.md"
-    if out_dir.resolve() == DEFAULT_OUT.resolve() and readme.exists():
-        readme.write_text(_report.splice(readme.read_text(), results))
+    _write_readmes(results, out_dir)
     log(f"done in {results['meta']['seconds']} s: {out_dir}")
     return 0
 

@@ -37,6 +37,10 @@ class Config:
     destroy_max: int = 1_000
     """``destroy`` deletes every child (N requests): run it up to this size."""
     latency_ms: float = 20.0
+    model_latency_ms: float = 150.0
+    """The latency of the real service the seconds are computed at (``_seconds.py``)."""
+    model_jitter_ms: float = 50.0
+    """Its jitter: uniform on +/- this, per request."""
     rt_repeat: int = 5
     naive_ops: int = 100
     """Lone appends to the naive chain at each size."""

@@ -7,7 +7,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Target", "headline", "markdown", "splice", "targets"]
+from ._seconds import Latency
+
+__all__ = [
+    "Target",
+    "headline",
+    "markdown",
+    "readme_seconds",
+    "seconds_tables",
+    "splice",
+    "splice_readme_seconds",
+    "targets",
+]
 
 R = dict[str, Any]
 ALT = {"threads": "(b) GET /v1/threads", "conversations": "(c) GET /v1/conversations"}
@@ -353,6 +364,101 @@ def _alt_rows(s: R) -> list[list[str]]:
     return rows
 
 
+def latency_of(results: R) -> Latency:
+    """The modelled service of a run (its options; the defaults for older runs)."""
+    cfg = results.get("config", {})
+    return Latency(cfg.get("model_latency_ms", 150.0), cfg.get("model_jitter_ms", 50.0))
+
+
+def _seconds_rows(s: R, lat: Latency) -> list[list[str]]:
+    """Operation | ours: seconds (requests) | (a) naive | (b)/(c) list endpoint."""
+    w, r, rt, nv, ls = (
+        s.get(k) or {} for k in ("writes", "reads", "round_trips", "naive", "listing")
+    )
+
+    def cell(rounds: list[int] | float | None, requests: Any) -> str:
+        if rounds is None or requests is None:
+            return "—"
+        return f"{lat.seconds(rounds):,.2f} s ({fmt(requests)})"
+
+    def seq(requests: Any) -> str:  # one request after another
+        return cell(float(requests), requests) if requests is not None else "—"
+
+    c = 8
+    a = r.get("all", {})
+    all_rounds = (
+        Latency.all_rounds(a["pages"], a.get("directories", 0), c) if "pages" in a else None
+    )
+    in_req = _get(r, "in_paged", "requests")
+    # ``in`` of an old child by an instance holding no page: the journal, then pages c at a
+    # time until found (its mean requests, in such rounds).
+    in_rounds = [1, *Latency.batched_rounds(in_req - 1, c)] if in_req else None
+    rows = [
+        [
+            "`create_child`, lone",
+            cell(_get(rt, "create_child", "round_trips"), _get(w, "create_child", "per_op")),
+            cell(_get(nv, "rt_create_child", "round_trips"), _get(nv, "create_child", "per_op")),
+            cell(_get(ls, "rt_create_child", "round_trips"), _get(ls, "create_child", "per_op")),
+        ],
+        [
+            "`delete`, lone, recent child",
+            cell(_get(rt, "delete", "round_trips"), _settled_recent("delete_recent")(s)),
+            seq(_get(nv, "delete_recent", "per_op")),
+            seq(_get(ls, "delete", "per_op")),
+        ],
+        [
+            f"list every ID (`all()`, {c} reads in flight)",
+            cell(all_rounds, a.get("requests")),
+            cell(_get(nv, "rt_all", "round_trips"), _get(nv, "all", "requests")),
+            cell(_get(ls, "rt_all", "round_trips"), _get(ls, "all", "requests")),
+        ],
+        [
+            "`len`",
+            cell(_get(rt, "len", "round_trips"), _get(r, "len", "requests")),
+            seq(_get(nv, "len", "requests")),
+            cell(_get(ls, "rt_all", "round_trips"), _get(ls, "len", "requests")),
+        ],
+        [
+            "`in`, a random old child (mean; an instance holding no page)",
+            cell(in_rounds, in_req),
+            seq(_get(nv, "in_random", "requests")),
+            seq(_get(ls, "in", "requests")),
+        ],
+        [
+            "`open`",
+            cell(_get(rt, "open", "round_trips"), _get(r, "open", "requests")),
+            seq(_get(nv, "open", "requests")),
+            "0 s (nothing to open)" if ls else "—",
+        ],
+    ]
+    return rows
+
+
+def seconds_tables(results: R, sizes: str = "largest") -> str:
+    """The headline operations in seconds at the modelled latency, ours beside the
+    alternatives (requests in brackets), per backend (at the largest N, or every N)."""
+    lat = latency_of(results)
+    out = [
+        f"Modelled latency: {lat.describe()} (`--model-latency-ms`, `--model-jitter-ms`). "
+        "Seconds are computed from the measured structure of each operation: its sequential "
+        "round trips (requests each sent after the previous one was answered; requests in "
+        "flight together count once, plus the expected largest of their jitters), times the "
+        "latency. The client's own CPU is left out (see round trips above). Requests in "
+        "brackets.\n\n"
+    ]
+    for backend, b in results["backends"].items():
+        chosen = [_largest(b)] if sizes == "largest" else list(b["sizes"].items())
+        for n, s in chosen:
+            header = [
+                "operation",
+                "ours",
+                "(a) naive",
+                ALT[backend] if s.get("listing") else "(b)/(c) list endpoint",
+            ]
+            out += [f"#### {backend}, {_n(n)}\n\n", table(header, _seconds_rows(s, lat)), "\n"]
+    return "".join(out)
+
+
 def _alt_tables(backend: str, b: R) -> str:
     out = ""
     for n, s in b["sizes"].items():
@@ -582,8 +688,9 @@ def targets(results: R) -> list[Target]:
                 grows < 1.5,
                 "right after growing by bulk calls: "
                 + " / ".join(f"{p / 1024:,.0f}" for p in after)
-                + " KiB over all sizes; the journal page every read starts with (the newest "
-                "100 entries, whatever they cover) dominates",
+                + " KiB over all sizes; the journal answer a read starts with (its newest "
+                "entries, whatever they cover, decoded whole by the SDK) dominates; `all()` "
+                "asks for 50 (100 before issue 21): at most about 9 MiB whatever N",
             )
         )
         listing = s.get("listing")
@@ -802,6 +909,7 @@ def markdown(results: R) -> str:
     )
     for backend, b in results["backends"].items():
         out.append(_alt_tables(backend, b))
+    out += ["## Seconds at the modelled latency\n\n", seconds_tables(results, "every")]
     out.append("## linkedthreads, every figure\n\n")
     for backend, b in results["backends"].items():
         out.append(_ours_tables(backend, b) + "\n")
@@ -836,10 +944,54 @@ def headline(results: R) -> str:
             "round trips",
         ]
         out += [f"#### {backend}, {_n(n)}\n\n", table(header, _alt_rows(s)), "\n"]
+    out += ["### Seconds at the modelled latency, at the largest N\n\n", seconds_tables(results)]
     out += ["### Density\n\n", _density_table(results)]
     out += ["\n### Concurrent writers\n\n", _concurrency_table(results)]
     out += ["\n### Targets of issue 5\n\n", _targets_table(results)]
     return "".join(out)
+
+
+SECONDS_BEGIN = "<!-- seconds: written by python -m benchmarks -->"
+SECONDS_END = "<!-- /seconds -->"
+
+
+def readme_seconds(results: R) -> str:
+    """The project README's table: the headline operations in seconds at the modelled
+    latency, ours beside the alternatives, each backend at its largest N."""
+    lat = latency_of(results)
+    header = ["operation"]
+    columns: list[list[list[str]]] = []
+    for backend, b in results["backends"].items():
+        n, s = _largest(b)
+        alt = ALT[backend].split(" ", 1)[1] if s.get("listing") else "list endpoint"
+        header += [
+            f"{backend} ({_n(n)}): linkedthreads",
+            "naive chain",
+            f"`{alt}`",
+        ]
+        columns.append(_seconds_rows(s, lat))
+    rows = []
+    for i, first in enumerate(columns[0]):
+        row = [first[0]]
+        for col in columns:
+            row += col[i][1:]
+        rows.append(row)
+    return (
+        f"Seconds at a modelled latency of {lat.describe()}, computed from the round trips "
+        "the benchmark measured (requests in flight together count once; requests in "
+        "brackets). Run of "
+        f"{results['meta']['date'][:10]}; method and every size in "
+        "[benchmarks/README.md](benchmarks/README.md).\n\n" + table(header, rows)
+    )
+
+
+def splice_readme_seconds(readme: str, results: R) -> str:
+    """The project README with its seconds table replaced by :func:`readme_seconds`."""
+    head, sep, rest = readme.partition(SECONDS_BEGIN)
+    _, sep2, tail = rest.partition(SECONDS_END)
+    if not sep or not sep2:
+        raise ValueError("the README has no seconds markers")
+    return f"{head}{SECONDS_BEGIN}\n{readme_seconds(results)}{SECONDS_END}{tail}"
 
 
 BEGIN = "<!-- results: written by python -m benchmarks -->"

@@ -12,7 +12,8 @@ See docs/design.md for the storage protocol; each method's docstring states its 
 requests.
 """
 
-from ._async_index import AsyncThreadIndex
+from typing import TYPE_CHECKING
+
 from ._errors import (
     APIRequestError,
     BackendUnavailableError,
@@ -26,11 +27,42 @@ from ._errors import (
     TrackingError,
     UnsupportedFormatError,
 )
-from ._flows import TAG_KEY as CHILD_TAG_KEY
-from ._flows import IndexStats, VerifyReport
-from ._index import ThreadIndex
 from ._retry import RetryPolicy
 from ._settings import IndexSettings
+
+if TYPE_CHECKING:
+    from ._async_index import AsyncThreadIndex
+    from ._flows import TAG_KEY as CHILD_TAG_KEY
+    from ._flows import IndexStats, VerifyReport
+    from ._index import ThreadIndex
+
+# The front ends and the protocol are imported on first use (PEP 562), so that what needs
+# only the package (the CLI's --help, the emulator) starts at the speed of the interpreter.
+# Nothing here imports the openai SDK: it is imported when a client is first used.
+_LAZY = {
+    "AsyncThreadIndex": ("._async_index", "AsyncThreadIndex"),
+    "CHILD_TAG_KEY": ("._flows", "TAG_KEY"),
+    "IndexStats": ("._flows", "IndexStats"),
+    "ThreadIndex": ("._index", "ThreadIndex"),
+    "VerifyReport": ("._flows", "VerifyReport"),
+}
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'linkedthreads' has no attribute {name!r}") from None
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

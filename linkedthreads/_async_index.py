@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any, Literal, TypeVar
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _flows as flows
 from ._backends import Backend
@@ -18,8 +16,10 @@ from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import AsyncIndexRecorder
 from ._settings import IndexSettings
-from ._tracking import tracked_async_client
 from ._transport import AsyncExecutor
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["AsyncThreadIndex"]
 
@@ -245,6 +245,8 @@ class AsyncThreadIndex(IndexProperties):
         are listed and deletes forgotten (e.g. ``OpenAIConversationsSession(openai_client=...)``
         of the OpenAI Agents SDK). Cost: a create or delete + 1 append (about 1 + 1/P requests
         an object for P concurrent calls); any other request, nothing."""
+        from ._tracking import tracked_async_client  # with the SDK: only when tracking
+
         return tracked_async_client(client, AsyncIndexRecorder(self._core, self._commit, self._run))
 
     def all(self, *, newest_first: bool = False) -> AsyncIterator[str]:
@@ -301,6 +303,8 @@ class AsyncThreadIndex(IndexProperties):
 def _executor(
     client: openai.AsyncOpenAI, backend: Backend, settings: IndexSettings
 ) -> AsyncExecutor:
+    import openai
+
     if not isinstance(client, openai.AsyncOpenAI):
         raise TypeError(
             f"client must be an openai.AsyncOpenAI, not {type(client).__name__}"

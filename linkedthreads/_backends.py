@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-import openai
-
 from ._errors import InvalidIdError, LinkedThreadsError
 from ._quiet import quiet
 
@@ -151,6 +149,8 @@ class ThreadsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
+        import openai  # here, not at import: the SDK costs about a second of start-up
+
         md = dict(metadata) if metadata is not None else openai.omit
         return Request(
             "create thread",
@@ -222,6 +222,8 @@ class ConversationsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
+        import openai  # here, not at import: the SDK costs about a second of start-up
+
         md = dict(metadata) if metadata is not None else openai.omit
         return Request(
             "create conversation",

@@ -599,29 +599,37 @@ class View:
 # -- reading --------------------------------------------------------------------------------
 
 
-def read_view(core: Core) -> Flow[View]:
-    """Read the journal newest first back to the base checkpoint (docs/design.md, 6.1).
+LISTING_JOURNAL_PAGE = 50
+"""Entries a request when ``all()`` reads the journal (docs/design.md, 6.3). An answer is
+decoded whole by the SDK (about 2.8 bytes of memory a character): 50 entries of at most
+``max_record_chars`` bound it at about 9 MiB whatever the index's history, where the 100
+newest entries of bulk calls took 18 MiB, and most of them lay before the base."""
 
-    Cost: 1 request while the tail is under 100 entries (+ the body objects of a base
+
+def read_view(core: Core, limit: int = 100) -> Flow[View]:
+    """Read the journal newest first back to the base checkpoint (docs/design.md, 6.1),
+    ``limit`` entries a request.
+
+    Cost: 1 request while the tail is under ``limit`` entries (+ the body objects of a base
     checkpoint carried in them, 4.6, unless this instance read them before).
     """
     for attempt in range(3):
         try:
-            return (yield from _read_view(core))
+            return (yield from _read_view(core, limit))
         except PageGone:  # the base's body was collected under us: read again
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read_view(core: Core) -> Flow[View]:
+def _read_view(core: Core, limit: int) -> Flow[View]:
     scan = JournalScan()
     after: str | None = None
     read_at = time.time()
     while True:
         try:
             page, more = yield from send(
-                core.backend.list_entries(core.root_id, order="desc", after=after)
+                core.backend.list_entries(core.root_id, order="desc", after=after, limit=limit)
             )
         except NotFound:
             raise IndexNotFoundError(f"index root {core.root_id!r} no longer exists") from None
@@ -631,6 +639,7 @@ def _read_view(core: Core) -> Flow[View]:
             scan.finish()
             break
         after = page[-1].id
+    del page  # parsed: the answer's texts need not outlive the fold
     assert scan.base is not None
     if any(r.op == END_OP for e in scan.tail for r in e.records):
         with core.gate.lock:  # a destroy began (4.7): this process writes no more
@@ -645,7 +654,7 @@ def _read_view(core: Core) -> Flow[View]:
     overlay.resolve(*page_facts(scan.tail, page_list_key(base.pages, base.dirs)))
     with core.lock:
         core.until_check = min(
-            core.until_check, max(0, core.settings.compact_every - scan.tail_length)
+            core.until_check, max(0, core.settings.compact_every - tail_weight(scan))
         )
     return View(scan, base, overlay, read_at)
 
@@ -675,6 +684,23 @@ def load_checkpoint(core: Core, checkpoint: Checkpoint) -> Flow[Checkpoint]:
             core.bodies.pop(next(iter(core.bodies)))
         core.bodies[checkpoint.body] = loaded
     return loaded
+
+
+WEIGHT_IDS = 100
+"""IDs an entry carries per unit of the compaction count (docs/design.md, 7.2): an entry of a
+lone write or of a ``bulk_batch`` of 100 counts 1, an entry of 2,000 IDs counts 20, so that
+the tail a reader folds (and holds) stays about ``compact_every`` x 100 IDs, whatever the
+mix of lone and bulk writes."""
+
+
+def entry_weight(records: Iterable[Record]) -> int:
+    """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs, at least 1."""
+    return max(1, -(-sum(len(r.ids) for r in records) // WEIGHT_IDS))
+
+
+def tail_weight(scan: JournalScan) -> int:
+    """The tail's count toward ``compact_every`` (``entry_weight`` of each entry)."""
+    return sum(entry_weight(e.records) for e in scan.tail)
 
 
 def _feed(scan: JournalScan, page: Sequence[EntryText]) -> bool:
@@ -739,13 +765,15 @@ def _know(core: Core, key: str, pages: Sequence[str]) -> None:
 
 
 def list_ids(core: Core) -> Flow[None]:
-    """Emit every listed ID in order (``all()``). Memory: the overlay and one batch of pages.
+    """Emit every listed ID in order (``all()``). Memory: the overlay, one answer of at most
+    ``LISTING_JOURNAL_PAGE`` journal entries, and one batch of pages.
 
-    Cost: 1 + (directories) + ceil(pages); sequential round trips 1 + ceil(pages / c).
+    Cost: 1 (2 while the tail is over 49 entries) + (directories) + ceil(pages); sequential
+    round trips 1 + ceil(pages / c).
     """
     emitted = False
     for attempt in range(3):
-        view = yield from read_view(core)
+        view = yield from read_view(core, LISTING_JOURNAL_PAGE)
         try:
             pages = yield from page_list(core, view.base)
             folder = Folder(view.overlay)
@@ -1008,7 +1036,7 @@ def append_records(core: Core, records: list[Record], sent: set[int]) -> Flow[li
                 break
             sent.update(id(r) for b in batch for r in b)
             with core.lock:
-                core.until_check -= len(batch)
+                core.until_check -= sum(map(entry_weight, batch))
     return oversize
 
 
@@ -1199,7 +1227,8 @@ def maybe_compact(core: Core) -> Flow[None]:
         return
     try:
         view = yield from read_view(core)
-        if view.scan.tail_length >= core.settings.compact_every // 2 or _can_record(core, view):
+        long = tail_weight(view.scan) >= core.settings.compact_every // 2
+        if long or _can_record(core, view):
             planned = yield from plan(core, view, full=False)
             with core.lock:
                 core.pending.append(planned)

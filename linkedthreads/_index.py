@@ -7,9 +7,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar, cast
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _flows as flows
 from ._errors import IndexNotFoundError
@@ -18,8 +16,10 @@ from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import IndexRecorder
 from ._settings import IndexSettings
-from ._tracking import tracked_client
 from ._transport import SyncExecutor
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["ThreadIndex"]
 
@@ -306,6 +306,8 @@ class ThreadIndex(IndexProperties):
         Cost: a create or delete costs its request + 1 append (concurrent calls share
         appends: about 1 + 1/P requests an object for P at once); any other request, nothing.
         """
+        from ._tracking import tracked_client  # with the SDK: only when tracking
+
         return tracked_client(client, IndexRecorder(self._core, self._commit, self._run))
 
     # -- reading ------------------------------------------------------------------------------
@@ -313,7 +315,8 @@ class ThreadIndex(IndexProperties):
     def all(self, *, newest_first: bool = False) -> Iterator[str]:
         """Every listed ID, in the order added; streams, so memory does not grow with N.
 
-        Cost: 1 + ceil(N / d) requests, ``read_concurrency`` at a time. ``newest_first=True``
+        Cost: 1 + ceil(N / d) requests (+ 1 while the journal tail is 50 entries or more),
+        ``read_concurrency`` at a time ``newest_first=True``
         streams the same list backwards, reading pages from the last one back (those this
         instance holds from its cache): 1 request + 1 a page of IDs consumed.
         """
@@ -391,6 +394,8 @@ class ThreadIndex(IndexProperties):
 
 
 def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> SyncExecutor:
+    import openai
+
     if not isinstance(client, openai.OpenAI):
         raise TypeError(
             f"client must be an openai.OpenAI, not {type(client).__name__}"

@@ -13,13 +13,15 @@ change.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _flows as flows
 from ._errors import InvalidIdError, TrackingError
 from ._flows import Core, Flow
 from ._journal import Record
-from ._tracking import Op
+
+if TYPE_CHECKING:  # the tracking module brings the SDK: loaded only when tracking
+    from ._tracking import Op
 
 __all__ = ["AsyncIndexRecorder", "IndexRecorder"]
 

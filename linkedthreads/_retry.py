@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
-from tenacity import RetryCallState
+if TYPE_CHECKING:  # imported where used: the SDK costs about a second of start-up
+    from tenacity import RetryCallState
 
 __all__ = ["RetryPolicy", "is_transient", "retry_after_seconds"]
 
@@ -60,6 +60,8 @@ class RetryPolicy:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed request may succeed if sent again."""
+    import openai
+
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return True
     if isinstance(exc, openai.APIStatusError):

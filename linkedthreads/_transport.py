@@ -19,9 +19,8 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import openai
 from tenacity import (
     AsyncRetrying,
     Retrying,
@@ -39,7 +38,9 @@ from ._errors import (
 )
 from ._redact import clip, redact, secrets_of
 from ._retry import RetryPolicy, is_transient
-from ._tracking import untracked
+
+if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up time)
+    import openai
 
 __all__ = ["AsyncExecutor", "NotFound", "Outcome", "SyncExecutor", "map_error"]
 
@@ -78,6 +79,8 @@ def map_error(
     """An SDK exception -> ours, naming the request; ``exc`` itself when it is not an SDK
     exception. Nothing of the result refers to ``exc``; every text the server sent is
     masked (``secrets``: the client's own key, organisation, project)."""
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         message = clip(redact(str(body.get("message") or exc.message), secrets))
@@ -168,6 +171,8 @@ class SyncExecutor:
     def __init__(
         self, client: openai.OpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
+        from ._tracking import untracked  # with the SDK, once a client is used
+
         self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
@@ -222,6 +227,8 @@ class AsyncExecutor:
     def __init__(
         self, client: openai.AsyncOpenAI, backend: Backend, retry: RetryPolicy, concurrency: int
     ) -> None:
+        from ._tracking import untracked  # with the SDK, once a client is used
+
         self.client = untracked(client).with_options(max_retries=0)
         self.backend = backend
         self.retry = retry
