@@ -13,6 +13,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from linkedthreads._objects import metadata_of, role_of, text_of
+
 from ._app import (
     PANEL_CHILDREN,
     DebugOption,
@@ -30,10 +32,7 @@ from ._details import (
     fetch_many,
     index_of,
     iter_entries,
-    metadata_of,
     retrieve,
-    role_of,
-    text_of,
     user_metadata,
 )
 from ._errors import CLIError, UsageProblem

@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from linkedthreads._objects import metadata_of, role_of, text_of
 from linkedthreads._quiet import quiet
 
 from ._output import iso_time
@@ -57,13 +58,6 @@ def backend_of(child_id: str) -> str:
     return "conversations" if child_id.startswith("conv_") else "threads"
 
 
-def metadata_of(obj: Any) -> dict[str, str]:
-    raw = getattr(obj, "metadata", None)
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): str(v) for k, v in raw.items()}
-
-
 def index_of(metadata: dict[str, str]) -> str | None:
     """The root ID of the index a child says it belongs to (its ``linkedthreads`` key)."""
     tag = metadata.get(LIBRARY_KEY, "")
@@ -73,35 +67,6 @@ def index_of(metadata: dict[str, str]) -> str | None:
 def user_metadata(metadata: dict[str, str]) -> dict[str, str]:
     """The metadata without the key the library adds."""
     return {k: v for k, v in metadata.items() if k != LIBRARY_KEY}
-
-
-def text_of(entry: Any) -> str:
-    """The readable text of a conversation item or thread message (other parts named in
-    brackets, e.g. ``[input_image]``)."""
-    content = getattr(entry, "content", None)
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return f"[{getattr(entry, 'type', 'item')}]"
-    parts: list[str] = []
-    for part in content:
-        text = getattr(part, "text", None)
-        value = getattr(text, "value", None)
-        refusal = getattr(part, "refusal", None)
-        if isinstance(text, str):
-            parts.append(text)
-        elif isinstance(value, str):
-            parts.append(value)
-        elif isinstance(refusal, str):
-            parts.append(refusal)
-        else:
-            parts.append(f"[{getattr(part, 'type', 'content')}]")
-    return "\n".join(parts)
-
-
-def role_of(entry: Any) -> str:
-    role = getattr(entry, "role", None)
-    return role if isinstance(role, str) else str(getattr(entry, "type", "item"))
 
 
 def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildInfo:

@@ -15,6 +15,9 @@ from typing import Any
 
 import openai
 
+from linkedthreads._objects import metadata_of, role_of, text_of
+from linkedthreads._quiet import quiet
+
 LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (CHILD_TAG_KEY)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -136,42 +139,6 @@ def iso_time(ts: int | float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def metadata_of(obj: Any) -> dict[str, str]:
-    raw = getattr(obj, "metadata", None)
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def text_of(entry: Any) -> str:
-    """The readable text of a conversation item or thread message (other parts named in
-    brackets, e.g. ``[input_image]``)."""
-    content = getattr(entry, "content", None)
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return f"[{getattr(entry, 'type', 'item')}]"
-    parts: list[str] = []
-    for part in content:
-        text = getattr(part, "text", None)
-        value = getattr(text, "value", None)
-        refusal = getattr(part, "refusal", None)
-        if isinstance(text, str):
-            parts.append(text)
-        elif isinstance(value, str):
-            parts.append(value)
-        elif isinstance(refusal, str):
-            parts.append(refusal)
-        else:
-            parts.append(f"[{getattr(part, 'type', 'content')}]")
-    return "\n".join(parts)
-
-
-def role_of(entry: Any) -> str:
-    role = getattr(entry, "role", None)
-    return role if isinstance(role, str) else str(getattr(entry, "type", "item"))
-
-
 def entry_of(raw: Any) -> Entry:
     created = getattr(raw, "created_at", None)
     return Entry(
@@ -196,14 +163,14 @@ class Reader:
     def _retrieve(self, child_id: str) -> Any:
         if self.backend == "conversations":
             return self.client.conversations.retrieve(child_id)
-        return self.client.beta.threads.retrieve(child_id)
+        return quiet(self.client.beta.threads.retrieve)(child_id)
 
     def _entries(self, child_id: str, *, limit: int, after: str | None = None) -> Any:
         if self.backend == "conversations":
             return self.client.conversations.items.list(
                 child_id, order="asc", limit=limit, after=after or openai.omit
             )
-        return self.client.beta.threads.messages.list(
+        return quiet(self.client.beta.threads.messages.list)(
             child_id, order="asc", limit=limit, after=after or openai.omit
         )
 
