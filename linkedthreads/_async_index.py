@@ -164,6 +164,18 @@ class AsyncThreadIndex(IndexProperties):
             executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
+    async def aclose(self) -> None:
+        """Release what the index holds (the client is yours to close). Cost: none.
+
+        ``async with await AsyncThreadIndex.open(client, root_id) as index:`` calls it."""
+        self._core.cache.clear()
+
+    async def __aenter__(self) -> AsyncThreadIndex:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def create_child(
         self, *, metadata: Mapping[str, str] | None = None, **kwargs: Any
     ) -> Any:

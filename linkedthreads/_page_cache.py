@@ -59,6 +59,12 @@ class PageCache:
         """How many IDs the cached pages hold in all."""
         return self._ids
 
+    def clear(self) -> None:
+        """Forget every cached object (the memory goes; nothing changes but later costs)."""
+        with self._lock:
+            self._entries.clear()
+            self._ids = 0
+
     def get(self, object_id: str) -> list[str] | None:
         found = self._touch(object_id)
         return None if found is None else bits_to_ids(found.value, found.nbits)

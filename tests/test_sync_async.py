@@ -190,3 +190,17 @@ async def test_async_index_refuses_a_sync_client(emulator: Any) -> None:
         await AsyncThreadIndex.create(emulator.client(), backend="conversations")
     with pytest.raises(TypeError, match="AsyncThreadIndex"):
         ThreadIndex.create(emulator.async_client(), backend="conversations")  # type: ignore[arg-type]
+
+
+async def test_an_async_index_closes_with_async_with(emulator: Any) -> None:
+    """``async with`` gives the index and calls ``aclose()``, which costs no request and
+    leaves the index readable (the client stays the caller's)."""
+    client = emulator.async_client()
+    made = await AsyncThreadIndex.create(client, backend="conversations")
+    child = await made.create_child()
+    before = emulator.stats()["total"]
+    async with await AsyncThreadIndex.open(client, made.root_id) as index:
+        assert [i async for i in index.all()] == [child.id]
+    assert emulator.stats()["total"] - before == 2  # open, all(): aclose sends nothing
+    await made.aclose()
+    await client.close()
