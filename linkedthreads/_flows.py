@@ -330,6 +330,7 @@ class WriteGate:
         self.lock = threading.Lock()
         self.closed = False
         self.appending = 0
+        self.finished = False  # a destroy of this process deleted the root
 
 
 _gates: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionary()
@@ -338,10 +339,11 @@ _gates_lock = threading.Lock()
 
 def write_gate(root_id: str, created: bool = False) -> WriteGate:
     """The gate of ``root_id`` in this process (kept while an instance of it lives); a root
-    just ``created`` gets an open one (an emulator's seeded IDs may repeat a destroyed one)."""
+    just ``created``, or one read again after this process's destroy deleted it, gets an open
+    one: it is another object under a reused ID (an emulator's seeded IDs may repeat)."""
     with _gates_lock:
         gate = _gates.get(root_id)
-        if gate is None or created:
+        if gate is None or created or gate.finished:
             gate = _gates[root_id] = WriteGate()
         return gate
 
@@ -1715,6 +1717,7 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
         seen.extend(e.id for e in entries)
     with contextlib.suppress(NotFound):
         yield from send(core.backend.delete(core.root_id))
+    gate.finished = True
 
 
 def _listed_for_destroy(core: Core) -> Flow[list[str]]:

@@ -30,6 +30,9 @@ from linkedthreads import (
 from linkedthreads import _flows as flows
 from linkedthreads._codec import DENSE_PROBE, KEY_PROBE
 from linkedthreads.emulator import _validation
+from tests.sdk_warnings import OWN_THREADS_CALLS
+
+pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 
 KEY_MODES = ["ascii_replace", "nfd", "utf8_cut", "ascii_reject", "utf8_length"]
 SETTINGS = IndexSettings(gc_grace_seconds=0)
@@ -189,9 +192,6 @@ import sys, warnings
 warnings.simplefilter("ignore")
 import openai
 from linkedthreads import IndexSettings, ThreadIndex
-from tests.sdk_warnings import OWN_THREADS_CALLS
-
-pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 client = openai.OpenAI(base_url=sys.argv[1], api_key="test-key")
 index = ThreadIndex.open(client, sys.argv[2], settings=IndexSettings(gc_grace_seconds=0))
 per_id = 143 if index.backend == "threads" else 192
