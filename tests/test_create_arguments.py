@@ -15,6 +15,7 @@ from linkedthreads import (
     AsyncThreadIndex,
     BackendUnavailableError,
     IndexNotFoundError,
+    IndexSettings,
     LinkedThreadsError,
     ThreadIndex,
 )
@@ -122,16 +123,31 @@ def _sync_client(answer: Any) -> openai.OpenAI:
 
 
 def test_a_root_not_readable_right_after_its_create_is_a_public_error(backend: str) -> None:
-    """The read-back of a new root answers 404 (read-after-write lag): an
-    ``IndexNotFoundError`` that names the new root's ID, never the internal ``NotFound``."""
+    """The read-back of a new root answers 404 longer than ``read_lag_seconds`` (here 0: one
+    read): an ``IndexNotFoundError`` that names the new root's ID, never the internal
+    ``NotFound``."""
     answer, calls = _server(backend)
+    settings = IndexSettings(read_lag_seconds=0)
     with _sync_client(answer) as client, pytest.raises(IndexNotFoundError) as caught:
-        ThreadIndex.create(client, backend=backend)
+        ThreadIndex.create(client, backend=backend, settings=settings)
     assert not isinstance(caught.value, NotFound)
     new_id = THREAD if backend == "threads" else CONV
     assert new_id in str(caught.value)
     assert "open(client" in str(caught.value)
     assert [c.split()[0] for c in calls] == ["POST", "GET"]
+
+
+def test_a_new_root_is_read_again_while_the_lag_bound_lasts(backend: str) -> None:
+    """With a lag bound, the read-back is tried again until it has passed (docs/design.md
+    8.4), then the same public error."""
+    answer, calls = _server(backend)
+    settings = IndexSettings(read_lag_seconds=0.6)
+    with _sync_client(answer) as client, pytest.raises(IndexNotFoundError):
+        ThreadIndex.create(client, backend=backend, settings=settings)
+    verbs = [c.split()[0] for c in calls]
+    assert verbs[0] == "POST"
+    assert set(verbs[1:]) == {"GET"}
+    assert len(verbs) >= 3
 
 
 def test_a_create_answered_404_is_backend_unavailable(backend: str) -> None:
