@@ -1817,7 +1817,7 @@ def list_ids_newest_first(core: Core, want: int | None = None) -> Flow[None]:
                 pages = yield from page_list(core, base)
                 overlay = yield from _placed_overlay(core, view, pages)
             tail = [i for i, conditional in overlay.extra.items() if not conditional]
-            seen = set(tail)
+            folder = Folder(overlay, emitted=tail)
             if tail:
                 emitted = True
                 yield Emit(tail[::-1])
@@ -1827,7 +1827,7 @@ def list_ids_newest_first(core: Core, want: int | None = None) -> Flow[None]:
             for directory in reversed(base.dirs) if lazy else [None]:
                 if directory is not None:
                     (pages,) = yield from cached_pages(core, [directory])
-                step, some = yield from _emit_backwards(core, pages, overlay, seen, step)
+                step, some = yield from _emit_backwards(core, pages, folder, step)
                 emitted = emitted or some
             return
         except PageGone:
@@ -1837,7 +1837,7 @@ def list_ids_newest_first(core: Core, want: int | None = None) -> Flow[None]:
 
 
 def _emit_backwards(
-    core: Core, pages: Sequence[str], overlay: Overlay, seen: set[str], step: int
+    core: Core, pages: Sequence[str], folder: Folder, step: int
 ) -> Flow[tuple[int, bool]]:
     """Emit the visible IDs of ``pages``, last first, reading ``step`` pages at once and
     twice as many each round (up to ``read_concurrency``); the next step, and whether any
@@ -1848,28 +1848,12 @@ def _emit_backwards(
         chunk = pages[max(0, end - step) : end]
         end -= len(chunk)
         for content in reversed((yield from cached_pages(core, chunk))):
-            ids = _fold_backwards(content, overlay, seen)
+            ids = folder.page(reversed(content))
             if ids:
                 emitted = True
                 yield Emit(ids)
         step = min(step * 2, core.settings.read_concurrency)
     return step, emitted
-
-
-def _fold_backwards(content: Sequence[str], overlay: Overlay, seen: set[str]) -> list[str]:
-    """A page's visible IDs, last first (``Folder.page`` backwards): hidden IDs skipped, an
-    ``extra`` ID listed once (``seen`` holds those already emitted)."""
-    hide, extra = overlay.hide, overlay.extra
-    out = []
-    for id_ in reversed(content):
-        if id_ in hide:
-            continue
-        if id_ in extra:
-            if id_ in seen:
-                continue
-            seen.add(id_)
-        out.append(id_)
-    return out
 
 
 def _placed_overlay(core: Core, view: View, pages: Sequence[str]) -> Flow[Overlay]:

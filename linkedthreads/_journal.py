@@ -504,9 +504,11 @@ class Folder:
 
     __slots__ = ("_overlay", "_seen")
 
-    def __init__(self, overlay: Overlay) -> None:
+    def __init__(self, overlay: Overlay, emitted: Iterable[str] = ()) -> None:
+        """``emitted``: ``extra`` IDs already listed (a reader going backwards lists the
+        tail first), so that a page does not list them again."""
         self._overlay = overlay
-        self._seen: set[str] = set()
+        self._seen: set[str] = set(emitted)
 
     def page(self, ids: Iterable[str]) -> list[str]:
         hide, extra, seen = self._overlay.hide, self._overlay.extra, self._seen
