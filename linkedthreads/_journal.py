@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,6 +35,7 @@ __all__ = [
     "parse_checkpoint_text",
     "parse_entry",
     "retirement_stamp",
+    "written_by_append",
 ]
 
 RECORD_VERSION: Final = 1
@@ -210,6 +211,14 @@ def dump_records(records: Iterable[Record], nonce: str = "") -> str:
             obj["w"] = nonce
         lines.append(json.dumps(obj, separators=(",", ":")))
     return "\n".join(lines)
+
+
+def written_by_append(request_nonce: str) -> Callable[[str], bool]:
+    """Whether an entry's text was written by the append of ``request_nonce``: that append
+    marks each entry ``<request_nonce>.<n>`` (``dump_records``, 4.3). The check the transport
+    makes before it sends again an append whose answer was lost."""
+    mark = f'"w":"{request_nonce}.'
+    return lambda text: mark in text
 
 
 def _parse_record(obj: Any, entry_id: str) -> Record:

@@ -6,7 +6,8 @@ protocol exists once. docs/design.md is the protocol itself. One module a concer
 first:
 
 - ``constants``: the format's names and numbers; ``flow``: the flow machinery;
-  ``view``: what a reader learned from the journal;
+  ``view``: what a reader learned from the journal; ``environment``: the clocks, random
+  source and nonces a flow uses (scripted in tests);
 - ``validation``: checks of a caller's IDs and metadata; ``root``: the root header;
 - ``state``: the state of one open index (``IndexState``) and this process's write gate of
   each root;
@@ -24,6 +25,7 @@ from .children import create_children, delete_objects, discard_children
 from .compaction import compact, maybe_compact, plan
 from .constants import CHILD_USER_KEYS, END_OP, ROOT_USER_KEYS, TAG_KEY
 from .destroy import destroy
+from .environment import PROCESS, Environment
 from .flow import Batch, Emit, Flow, PageGone, Pause, Step
 from .maintenance import stats, verify
 from .newest_first import list_ids_newest_first
@@ -36,11 +38,13 @@ from .writing import flush
 __all__ = [
     "CHILD_USER_KEYS",
     "END_OP",
+    "PROCESS",
     "ROOT_USER_KEYS",
     "TAG_KEY",
     "WEIGHT_IDS",
     "Batch",
     "Emit",
+    "Environment",
     "Flow",
     "IndexState",
     "PageGone",

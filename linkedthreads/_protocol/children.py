@@ -34,9 +34,7 @@ def refuse_if_closed(state: IndexState) -> Flow[None]:
     """``IndexNotFoundError`` before any create once this process destroys the index or met
     its ``end`` (4.7); pages planned for it are deleted."""
     if state.gate.closed:
-        with state.lock:
-            pending, state.pending = state.pending, []
-        yield from discard_written(state, pending)
+        yield from discard_written(state, state.take_pending())
         raise index_gone(state)
 
 

@@ -4,7 +4,6 @@ checkpoint carries as garbage or finds due (7.2-7.3)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from linkedthreads._codec import (
@@ -23,7 +22,7 @@ from linkedthreads._transport import Outcome
 from .constants import NONCE_MEMORY
 from .flow import Flow, first_error, restarting, send_all
 from .pages import learn_from_cache, resolved
-from .reading import cached_pages, know_page_list, load_checkpoint, page_list, read_view
+from .reading import cached_pages, load_checkpoint, page_list, read_view
 from .state import IndexState, PendingCheckpoint, tail_weight
 from .view import View
 from .writing import flush
@@ -32,25 +31,18 @@ from .writing import flush
 def maybe_compact(state: IndexState) -> Flow[None]:
     """Every ``compact_every`` appends (from a random phase), read the tail and, if it is long,
     compute a checkpoint that the next append carries (docs/design.md, 7.2)."""
-    with state.lock:
-        due = state.compaction_countdown <= 0 and not state.pending
-        if due:
-            state.compaction_countdown = state.settings.compact_every
-    if not due:
+    if not state.start_compaction_check():
         return
     try:
         view = yield from read_view(state)
         long = tail_weight(view.scan) >= state.settings.compact_every // 2
         if long or _can_record(state, view):
             planned = yield from plan(state, view, full=False)
-            with state.lock:
-                state.pending.append(planned)
-                state.compaction_countdown = state.settings.compact_every
+            state.add_pending(planned, restart_countdown=True)
     except LinkedThreadsError:
         # Upkeep never fails the caller's operation: the journal alone is correct, and the
         # next write tries again. (A damaged index still fails every read, loudly.)
-        with state.lock:
-            state.compaction_countdown = 1
+        state.check_again_soon()
 
 
 def _can_record(state: IndexState, view: View) -> bool:
@@ -70,10 +62,8 @@ def compact(state: IndexState, full: bool) -> Flow[None]:
         return (yield from plan(state, view, full=full))
 
     planned = yield from restarting(attempt)
-    with state.lock:
-        state.pending.append(planned)
-        # The tail was just folded: the next check is a whole cycle away, as after upkeep.
-        state.compaction_countdown = state.settings.compact_every
+    # The tail was just folded: the next check is a whole cycle away, as after upkeep.
+    state.add_pending(planned, restart_countdown=True)
     yield from flush(state, [])
 
 
@@ -144,13 +134,13 @@ def _plan(state: IndexState, view: View, *, full: bool, made: list[str]) -> Flow
         hide=frozenset(layout.hide),
         held=frozenset(layout.hide & overlay.held),
         garbage=garbage,
-        time=time.time(),
+        time=state.env.clock(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
         ascii=state.fell_back,
     )
     # The newest page list this instance knows, and holds (it wrote or read every page):
     # the add and rm records it appends from now on state where their IDs are in it (4.4).
-    know_page_list(state, page_list_key(checkpoint.pages, checkpoint.dirs), new_pages)
+    state.know_page_list(page_list_key(checkpoint.pages, checkpoint.dirs), new_pages)
     return PendingCheckpoint(checkpoint, view.read_at, frozenset(written), due)
 
 
@@ -226,14 +216,13 @@ def collect(
     over ``gc_grace_seconds`` before the journal was read, and referenced by neither the
     base, the tail's checkpoints nor the new checkpoint. Due pages are left out of the
     garbage; they are deleted once the checkpoint is appended (``flush``)."""
-    now = time.time()
+    now = state.env.clock()
     tail_checkpoints = list(view.scan.tail_checkpoints()) if tail is None else tail
     live = set(referenced) | view.base.referenced()
     retired: dict[str, float] = {}
     # A page's grace counts from the LAST time a visible checkpoint still needed it: the
     # latest retirement wins, and a page a visible checkpoint references is retired now.
-    with state.lock:
-        leftovers = dict(state.undeleted)
+    leftovers = state.undeleted_pages()
     for ck in [view.base, *tail_checkpoints]:
         for ids, t in ck.garbage:
             for p in ids:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Sequence
 
 from linkedthreads._errors import CorruptIndexError, IndexNotFoundError
-from linkedthreads._journal import Checkpoint, Entry, Overlay, Record, VisibleIds, dump_records
+from linkedthreads._journal import (
+    Checkpoint,
+    Entry,
+    Overlay,
+    Record,
+    VisibleIds,
+    dump_records,
+    written_by_append,
+)
 from linkedthreads._transport import NotFound
 
 from .children import delete_objects
@@ -30,23 +37,21 @@ def destroy(state: IndexState, erase_items: bool) -> Flow[None]:
        new entries list, until a read shows nothing new; then delete the root.
     """
     gate = state.gate
-    with gate.lock:
-        was_closed, gate.closed = gate.closed, True
-    request = secrets.token_hex(8)
+    was_closed = gate.close()
+    request = state.env.nonce()
     end = dump_records([Record(op=END_OP)], f"{request}.0")
     try:
-        yield from send(state.backend.append(state.root_id, [end], request))
+        yield from send(state.backend.append(state.root_id, [end], written_by_append(request)))
     except NotFound:
         raise IndexNotFoundError(f"no index root {state.root_id!r}: it does not exist") from None
     except BaseException:
-        with gate.lock:
-            gate.closed = was_closed
+        if not was_closed:
+            gate.reopen()
         raise
     while gate.appending:  # this process's appends still in flight land before we read
         yield Pause(0.01)
-    with state.lock:  # checkpoints of this instance no append will carry now
-        pending, state.pending = state.pending, []
-    yield from discard_written(state, pending)
+    # Checkpoints of this instance no append will carry now.
+    yield from discard_written(state, state.take_pending())
     deleted: set[str] = set()
     children = yield from _listed_for_destroy(state)
     yield from _delete_children(state, children, erase_items, deleted)
@@ -86,7 +91,7 @@ def destroy(state: IndexState, erase_items: bool) -> Flow[None]:
         read_ids.extend(e.id for e in entries)
     with contextlib.suppress(NotFound):
         yield from send(state.backend.delete(state.root_id))
-    gate.finished = True
+    gate.finish()
 
 
 def _listed_for_destroy(state: IndexState) -> Flow[list[str]]:

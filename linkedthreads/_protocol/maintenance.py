@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from linkedthreads._errors import CorruptIndexError
@@ -47,7 +46,7 @@ def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     for attempt in range(3):
         report = VerifyReport()
         view = yield from read_view(state)
-        listed_by = time.monotonic()  # every object the view lists existed by now
+        listed_by = state.env.monotonic()  # every object the view lists existed by now
         report.tail_entries = view.scan.tail_length
         try:
             ids = yield from _verified_ids(state, view, report)
@@ -90,7 +89,7 @@ def _count_repaired(state: IndexState, report: VerifyReport) -> Flow[None]:
 
 def confirmed_absent(state: IndexState, ids: Sequence[str], listed_by: float) -> Flow[list[str]]:
     """The children of ``ids`` (listed by a journal read answered before ``listed_by``, a
-    ``time.monotonic()``) whose absence is confirmed, in list order: a read of it answered
+    ``state.env.monotonic()``) whose absence is confirmed, in list order: a read of it answered
     404 and was sent at least ``read_lag_seconds`` after ``listed_by``. Its object was
     created before its ``add`` was appended, so it had existed that long: a server whose
     read-after-write lag is within the bound shows it by then (docs/design.md 8.4). A 404
@@ -106,7 +105,7 @@ def confirmed_absent(state: IndexState, ids: Sequence[str], listed_by: float) ->
         suspects: list[str] = []
         for start in range(0, len(todo), step):
             chunk = todo[start : start + step]
-            trusted = time.monotonic() - listed_by >= lag  # before the requests are sent
+            trusted = state.env.monotonic() - listed_by >= lag  # before the requests are sent
             outcomes = yield from send_all([state.backend.retrieve(i) for i in chunk])
             error = first_error(outcomes, ignore_not_found=True)
             if error is not None:
@@ -116,7 +115,7 @@ def confirmed_absent(state: IndexState, ids: Sequence[str], listed_by: float) ->
             ]
             (absent if trusted else suspects).extend(missing)
         todo = suspects
-        left = listed_by + lag - time.monotonic()
+        left = listed_by + lag - state.env.monotonic()
         if todo and left > 0:
             yield Pause(left)
     order = {id_: n for n, id_ in enumerate(ids)}
@@ -157,8 +156,7 @@ def rebuild_from_journal(state: IndexState) -> Flow[None]:
     empty = Checkpoint(upto=None)
     overlay = Overlay(empty)
     overlay.apply_entries(entries)
-    view = View(scan, empty, overlay, time.time())
+    view = View(scan, empty, overlay, state.env.clock())
     planned = yield from plan(state, view, full=True)
-    with state.lock:
-        state.pending.append(planned)
+    state.add_pending(planned)
     yield from flush(state, [])

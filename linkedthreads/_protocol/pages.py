@@ -48,14 +48,9 @@ class Learner:
             return
         held = frozenset(i for i, n in self.counts.items() if n == 1)
         absent = frozenset(self.unknown - set(self.counts))
-        key = tuple(pages)
-        with state.lock:
-            old = state.resolution
-            if old is not None and old.pages == key:
-                held, absent = held | old.held, absent | old.absent
-            state.resolution = Resolution(key, held, absent, base.dirs)
-            if record_soon:
-                state.compaction_countdown = 0
+        state.learn_resolution(
+            Resolution(tuple(pages), held, absent, base.dirs), record_soon=record_soon
+        )
 
 
 def learn_from_cache(state: IndexState, view: View, pages: Sequence[str]) -> None:

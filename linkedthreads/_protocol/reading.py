@@ -3,7 +3,6 @@ and the reads of the API (``list_ids``, ``count``, ``contains``, ``read_journal`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from linkedthreads._backends import Container, EntryText
@@ -62,7 +61,7 @@ def read_view(state: IndexState, limit: int = 100) -> Flow[View]:
 def _read_view(state: IndexState, limit: int) -> Flow[View]:
     scan = JournalScan()
     after: str | None = None
-    read_at = time.time()
+    read_at = state.env.clock()
     while True:
         try:
             page, more = yield from send(
@@ -79,8 +78,7 @@ def _read_view(state: IndexState, limit: int) -> Flow[View]:
     del page  # parsed: the answer's texts need not outlive the fold
     assert scan.base is not None
     if any(r.op == END_OP for e in scan.tail for r in e.records):
-        with state.gate.lock:  # a destroy began (4.7): this process writes no more
-            state.gate.closed = True
+        state.gate.close()  # a destroy began (4.7): this process writes no more
     base = yield from load_checkpoint(state, scan.base)
     # A body-stored tail checkpoint says ``ascii`` only once loaded; its compactor's other
     # records and the next checkpoint say it again (5.4).
@@ -89,10 +87,7 @@ def _read_view(state: IndexState, limit: int) -> Flow[View]:
     overlay.apply_entries(scan.tail)
     # Records that state where their IDs are in the base's pages (4.4): facts for good.
     overlay.resolve(*page_facts(scan.tail, page_list_key(base.pages, base.dirs)))
-    with state.lock:
-        state.compaction_countdown = min(
-            state.compaction_countdown, max(0, state.settings.compact_every - tail_weight(scan))
-        )
+    state.note_tail(tail_weight(scan))
     return View(scan, base, overlay, read_at)
 
 
@@ -116,10 +111,7 @@ def load_checkpoint(state: IndexState, checkpoint: Checkpoint) -> Flow[Checkpoin
     except CorruptIndexError as exc:
         raise CorruptIndexError(f"{where}: {exc}") from exc
     loaded = parse_checkpoint_text(checkpoint, text, where)
-    with state.lock:
-        if len(state.bodies) >= 8:
-            state.bodies.pop(next(iter(state.bodies)))
-        state.bodies[checkpoint.body] = loaded
+    state.remember_body(loaded, evict=True)
     return loaded
 
 
@@ -175,13 +167,8 @@ def page_list(state: IndexState, base: Checkpoint) -> Flow[list[str]]:
         pages = [p for ids in contents for p in ids]
     else:
         pages = list(base.pages)
-    know_page_list(state, page_list_key(base.pages, base.dirs), pages)
+    state.know_page_list(page_list_key(base.pages, base.dirs), pages)
     return pages
-
-
-def know_page_list(state: IndexState, key: str, pages: Sequence[str]) -> None:
-    with state.lock:
-        state.newest_page_list = (key, tuple(pages))
 
 
 def list_ids(state: IndexState) -> Flow[None]:
@@ -271,7 +258,7 @@ def share_learned(state: IndexState, base: Checkpoint, learner: Learner) -> Flow
         yield from flush(state, [record])
     except APIRequestError as exc:
         if exc.status_code in (401, 403):  # a key that may read but not write
-            state.sharing_refused = True
+            state.refuse_sharing()
         return False
     except LinkedThreadsError:
         return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from linkedthreads._backends import Backend, Container
@@ -17,11 +16,16 @@ from linkedthreads._errors import (
 from linkedthreads._transport import NotFound
 
 from .constants import CHILD_TAG_PREFIX, CODEC_KEY, INDEX_FORMAT, PROBE_KEY, ROOT_TAG, TAG_KEY
+from .environment import PROCESS, Environment
 from .flow import Flow, Pause, send
 
 
 def create_root(
-    backend: Backend, user: Mapping[str, str], codec: str, read_lag: float = 0.0
+    backend: Backend,
+    user: Mapping[str, str],
+    codec: str,
+    read_lag: float = 0.0,
+    env: Environment = PROCESS,
 ) -> Flow[tuple[str, Mapping[str, str]]]:
     """Create the root (with the dense probe, a key and a value of a dense page's longest
     shape, unless ASCII is asked for) and read it back (docs/design.md, 5.3)."""
@@ -47,7 +51,7 @@ def create_root(
             f"{backend.name} API here ({exc})"
         ) from None
     try:
-        back = yield from read_back(backend, root.id, read_lag)
+        back = yield from read_back(backend, root.id, read_lag, env)
     except NotFound:
         # The record does not say whether a read right after a create may miss (read-after-
         # write lag); the root exists or will, so its ID is what the caller needs.
@@ -59,15 +63,17 @@ def create_root(
     return root.id, back.metadata
 
 
-def read_back(backend: Backend, object_id: str, read_lag: float) -> Flow[Container]:
+def read_back(
+    backend: Backend, object_id: str, read_lag: float, env: Environment = PROCESS
+) -> Flow[Container]:
     """Read an object just created; a 404 is read again for up to ``read_lag`` seconds (a
     server's read-after-write lag, docs/design.md 8.4)."""
-    deadline = time.monotonic() + read_lag
+    deadline = env.monotonic() + read_lag
     while True:
         try:
             return (yield from send(backend.retrieve(object_id)))
         except NotFound:
-            left = deadline - time.monotonic()
+            left = deadline - env.monotonic()
             if left <= 0:
                 raise
             yield Pause(min(0.25, left))

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import random
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from linkedthreads._backends import Backend
@@ -20,6 +19,7 @@ from linkedthreads._page_cache import PageCache
 from linkedthreads._settings import IndexSettings
 
 from .constants import CHILD_TAG_PREFIX, TAG_KEY
+from .environment import PROCESS, Environment
 
 
 class WriteGate:
@@ -32,6 +32,35 @@ class WriteGate:
         self.closed = False
         self.appending = 0
         self.finished = False  # a destroy of this process deleted the root
+
+    def enter(self) -> bool:
+        """An append begins, unless the gate is closed (then False: nothing may be sent)."""
+        with self.lock:
+            if self.closed:
+                return False
+            self.appending += 1
+            return True
+
+    def leave(self) -> None:
+        """An append that ``enter`` let through is over (sent, or failed)."""
+        with self.lock:
+            self.appending -= 1
+
+    def close(self) -> bool:
+        """No append of this process goes out from now on; whether it was closed already."""
+        with self.lock:
+            was_closed, self.closed = self.closed, True
+        return was_closed
+
+    def reopen(self) -> None:
+        """A destroy whose tombstone did not go out: appends may go on."""
+        with self.lock:
+            self.closed = False
+
+    def finish(self) -> None:
+        """This process's destroy deleted the root."""
+        with self.lock:
+            self.finished = True
 
 
 _gates: weakref.WeakValueDictionary[str, WriteGate] = weakref.WeakValueDictionary()
@@ -106,13 +135,15 @@ class IndexState:
     cache: PageCache = field(init=False)
     # This process's appends to the root: closed by a destroy or the tombstone (8.5).
     gate: WriteGate = field(init=False)
+    # Where the flows get the time, randomness and nonces (a test passes scripted ones).
+    env: Environment = PROCESS
     created: dataclasses.InitVar[bool] = False  # the root was just created by this process
 
     def __post_init__(self, created: bool) -> None:
         self.gate = write_gate(self.root_id, created)
         self.capacity = slot_capacity_bits(self.alphabet)
         self.cache = PageCache(self.settings.page_cache_ids)
-        self.compaction_countdown = random.randint(1, self.settings.compact_every)
+        self.compaction_countdown = self.env.randint(1, self.settings.compact_every)
 
     @functools.cached_property
     def _sample_id(self) -> str:
@@ -158,6 +189,109 @@ class IndexState:
             self.capacity = min(self.capacity, slot_capacity_bits(ASCII))
             for name in ("page_capacity", "overlay_limit"):
                 self.__dict__.pop(name, None)
+
+    # Every change the flows make to this state goes through the methods below, under its
+    # lock: a flow reads the state and asks for changes; it never writes a field itself.
+
+    def take_pending(self) -> list[PendingCheckpoint]:
+        """The checkpoints waiting for an append, now in the caller's hands."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+        return pending
+
+    def add_pending(self, planned: PendingCheckpoint, *, restart_countdown: bool = False) -> None:
+        """A computed checkpoint for the next append to carry; ``restart_countdown``: the
+        tail was just folded, so the next compaction check is a whole cycle away (7.2)."""
+        with self.lock:
+            self.pending.append(planned)
+            if restart_countdown:
+                self.compaction_countdown = self.settings.compact_every
+
+    def put_back(self, planned: Sequence[PendingCheckpoint]) -> None:
+        """Checkpoints an append did not carry, first in line for the next one."""
+        if planned:
+            with self.lock:
+                self.pending[:0] = planned
+
+    def start_compaction_check(self) -> bool:
+        """True when a compaction check is due (the countdown ran out and no checkpoint is
+        pending); the countdown then starts again."""
+        with self.lock:
+            due = self.compaction_countdown <= 0 and not self.pending
+            if due:
+                self.compaction_countdown = self.settings.compact_every
+        return due
+
+    def check_again_soon(self) -> None:
+        """A compaction check failed: the next write tries again."""
+        with self.lock:
+            self.compaction_countdown = 1
+
+    def count_appended(self, weight: int) -> None:
+        """Entries of this ``weight`` (``entry_weight``) were appended."""
+        with self.lock:
+            self.compaction_countdown -= weight
+
+    def note_tail(self, weight: int) -> None:
+        """A read found a tail of this ``weight``: check for compaction once the tail reaches
+        ``compact_every``, whoever wrote it."""
+        with self.lock:
+            left = max(0, self.settings.compact_every - weight)
+            self.compaction_countdown = min(self.compaction_countdown, left)
+
+    def learn_resolution(self, resolution: Resolution, *, record_soon: bool) -> None:
+        """What a read of every page of a list found (7.4), added to what is known of the same
+        list; ``record_soon``: the next write records it in a checkpoint."""
+        with self.lock:
+            old = self.resolution
+            if old is not None and old.pages == resolution.pages:
+                resolution = dataclasses.replace(
+                    resolution,
+                    held=resolution.held | old.held,
+                    absent=resolution.absent | old.absent,
+                )
+            self.resolution = resolution
+            if record_soon:
+                self.compaction_countdown = 0
+
+    def know_page_list(self, key: str, pages: Sequence[str]) -> None:
+        """The newest page list this instance learned (4.4)."""
+        with self.lock:
+            self.newest_page_list = (key, tuple(pages))
+
+    def remember_body(self, checkpoint: Checkpoint, *, evict: bool = False) -> None:
+        """A checkpoint loaded from (or written to) its body objects (4.6); ``evict``: keep
+        at most 8, the oldest going first."""
+        with self.lock:
+            if evict and len(self.bodies) >= 8:
+                self.bodies.pop(next(iter(self.bodies)))
+            self.bodies[checkpoint.body] = checkpoint
+
+    def refuse_sharing(self) -> None:
+        """The server refused an ``at`` record (a read-only key): reads stop sharing."""
+        with self.lock:
+            self.sharing_refused = True
+
+    def learn_record_limit(self, limit: int) -> None:
+        """The server refused an entry for its length: entries stay within ``limit`` (4.6)."""
+        with self.lock:
+            self.learned_limit = min(limit, self.learned_limit or limit)
+
+    def undeleted_pages(self) -> dict[str, float]:
+        """Pages this instance found due whose delete failed, with their retirement time."""
+        with self.lock:
+            return dict(self.undeleted)
+
+    def settle_deletes(self, deleted: Mapping[str, bool]) -> None:
+        """Deletes of due pages are over: a page deleted (or gone) is forgotten, one that
+        failed is garbage, already due, in this instance's next checkpoint (7.3)."""
+        already_due = self.env.clock() - self.settings.gc_grace_seconds
+        with self.lock:
+            for page, ok in deleted.items():
+                if ok:
+                    self.undeleted.pop(page, None)
+                else:
+                    self.undeleted[page] = already_due
 
 
 @dataclass(frozen=True)

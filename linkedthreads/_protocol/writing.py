@@ -5,12 +5,16 @@ the record limit, a checkpoint too long for one carried in body objects (docs/de
 from __future__ import annotations
 
 import dataclasses
-import secrets
-import time
 from collections.abc import Sequence
 
 from linkedthreads._errors import APIRequestError, IndexNotFoundError, LinkedThreadsError
-from linkedthreads._journal import Checkpoint, Record, checkpoint_text, dump_records
+from linkedthreads._journal import (
+    Checkpoint,
+    Record,
+    checkpoint_text,
+    dump_records,
+    written_by_append,
+)
 from linkedthreads._spill import body_metadata, learned_limit
 from linkedthreads._transport import NotFound
 
@@ -30,20 +34,13 @@ def flush(state: IndexState, records: list[Record]) -> Flow[None]:
 
     ``IndexNotFoundError`` once this process destroys the index or met its tombstone (8.5)."""
     gate = state.gate
-    with gate.lock:
-        closed = gate.closed
-        if not closed:
-            gate.appending += 1
-    if closed:
-        with state.lock:
-            pending, state.pending = state.pending, []
-        yield from discard_written(state, pending)
+    if not gate.enter():
+        yield from discard_written(state, state.take_pending())
         raise index_gone(state)
     try:
         yield from _append_records(state, records)
     finally:
-        with gate.lock:
-            gate.appending -= 1
+        gate.leave()
 
 
 def discard_written(state: IndexState, pending: Sequence[PendingCheckpoint]) -> Flow[None]:
@@ -55,15 +52,14 @@ def discard_written(state: IndexState, pending: Sequence[PendingCheckpoint]) -> 
 
 
 def _append_records(state: IndexState, records: list[Record]) -> Flow[None]:
-    with state.lock:
-        pending, state.pending = state.pending, []
+    pending = state.take_pending()
     going: list[PendingCheckpoint] = []
     for planned in pending:
         grace = state.settings.gc_grace_seconds
-        if grace == 0 or time.time() - planned.read_at < grace / 2:
+        if grace == 0 or state.env.clock() - planned.read_at < grace / 2:
             going.append(planned)
         elif planned.written:  # too old to be safe (section 7.3): retire what it wrote
-            now = time.time()
+            now = state.env.clock()
             garbage = ((tuple(sorted(planned.written)), now),)
             retire = Checkpoint(upto=None, garbage=garbage, ascii=state.fell_back)
             going.append(PendingCheckpoint(retire, now, planned.written))
@@ -83,7 +79,7 @@ def _append_records(state: IndexState, records: list[Record]) -> Flow[None]:
     except BaseException:
         # The checkpoint did not go out: keep it for the next append, so the pages it
         # wrote are not orphaned (it is dropped there if it has grown too old).
-        _put_back(state, [p for i, p in owners.items() if i not in sent])
+        state.put_back([p for i, p in owners.items() if i not in sent])
         raise
     if left:
         # The user's records are out; a checkpoint longer than the limit learned meanwhile
@@ -96,7 +92,7 @@ def _append_records(state: IndexState, records: list[Record]) -> Flow[None]:
             left = yield from append_records(state, [r for _, r in again], sent)
         except LinkedThreadsError:
             left = [r for _, r in again if id(r) not in sent]
-        _put_back(state, [owners[id(r)] for r in left])
+        state.put_back([owners[id(r)] for r in left])
     due = [page for i, p in owners.items() if i in sent for page in p.due]
     if due:
         yield from delete_garbage(state, due)
@@ -104,12 +100,6 @@ def _append_records(state: IndexState, records: list[Record]) -> Flow[None]:
 
 def _checkpoint_records(planned: list[PendingCheckpoint]) -> list[tuple[PendingCheckpoint, Record]]:
     return [(p, Record(op="ckpt", checkpoint=p.checkpoint)) for p in planned]
-
-
-def _put_back(state: IndexState, planned: list[PendingCheckpoint]) -> None:
-    if planned:
-        with state.lock:
-            state.pending[:0] = planned
 
 
 def fit_checkpoints(
@@ -131,8 +121,7 @@ def fit_checkpoints(
             out.append(dataclasses.replace(p, written=p.written | set(made)))
             continue
         spilled = dataclasses.replace(ck, body=made)
-        with state.lock:
-            state.bodies[made] = spilled
+        state.remember_body(spilled)
         out.append(dataclasses.replace(p, checkpoint=spilled, written=p.written | set(made)))
     return out
 
@@ -149,11 +138,12 @@ def append_records(state: IndexState, records: list[Record], sent: set[int]) -> 
         oversize.extend(too_long)
         queue = []
         for start in range(0, len(entries), per):
-            request = secrets.token_hex(8)
+            request = state.env.nonce()
             batch = entries[start : start + per]
             texts = [dump_records(b, f"{request}.{i}") for i, b in enumerate(batch)]
             try:
-                yield from send(state.backend.append(state.root_id, texts, request))
+                landed = written_by_append(request)
+                yield from send(state.backend.append(state.root_id, texts, landed))
             except NotFound:
                 raise IndexNotFoundError(f"index root {state.root_id!r} no longer exists") from None
             except APIRequestError as exc:
@@ -162,8 +152,7 @@ def append_records(state: IndexState, records: list[Record], sent: set[int]) -> 
                 queue = [r for b in entries[start:] for r in b]
                 break
             sent.update(id(r) for b in batch for r in b)
-            with state.lock:
-                state.compaction_countdown -= sum(map(entry_weight, batch))
+            state.count_appended(sum(map(entry_weight, batch)))
     return oversize
 
 
@@ -175,8 +164,7 @@ def learn_limit(state: IndexState, exc: APIRequestError, longest_sent: int) -> b
     limit = learned_limit(str(exc), exc.code, longest_sent)
     if limit is None:
         return False
-    with state.lock:
-        state.learned_limit = min(limit, state.learned_limit or limit)
+    state.learn_record_limit(limit)
     return True
 
 
@@ -184,10 +172,9 @@ def delete_garbage(state: IndexState, due: list[str]) -> Flow[None]:
     """Delete pages an appended checkpoint no longer lists as garbage (7.3). Upkeep: a failure
     does not fail the caller; the page goes back into this instance's next checkpoint."""
     outcomes = yield from send_all([state.backend.delete(p) for p in due])
-    already_due = time.time() - state.settings.gc_grace_seconds
-    with state.lock:
-        for page, outcome in zip(due, outcomes, strict=True):
-            if outcome.error is None or isinstance(outcome.error, NotFound):
-                state.undeleted.pop(page, None)
-            else:
-                state.undeleted[page] = already_due
+    state.settle_deletes(
+        {
+            page: outcome.error is None or isinstance(outcome.error, NotFound)
+            for page, outcome in zip(due, outcomes, strict=True)
+        }
+    )
