@@ -88,3 +88,34 @@ def test_after_the_tombstone_nothing_is_appended_and_pending_pages_go(
     run.answer(done())
     run.raises(IndexNotFoundError)
     assert new_index.pending == []
+
+
+def test_an_entry_refused_for_its_length_teaches_the_limit_and_is_split(
+    new_index: IndexState,
+) -> None:
+    """The server refuses an entry for its length (4.6): the instance learns the limit from
+    the refusal and sends the records again, split into entries within it, under a new
+    request nonce; nothing is lost or repeated."""
+    ids = tuple(child(i) for i in range(100))
+    run = Scripted(flush(new_index, [Record(op="add", ids=ids, new=True)]))
+    (first,) = run.expect(f"append to conversation {ROOT}")
+    (text,) = appended_texts(first)
+    assert len(text) > 2_000
+    run.answer(
+        refused(
+            400,
+            "Invalid 'items[0].content[0].text': string too long. Expected a string with "
+            "maximum length 2000, but got a string with length 3429 instead.",
+            code="string_above_max_length",
+        )
+    )
+    (again,) = run.expect(f"append to conversation {ROOT}")
+    texts = appended_texts(again)
+    assert len(texts) > 1
+    assert all(len(t) <= 2_000 for t in texts)
+    parsed = [parse_entry(f"msg_{n}", t) for n, t in enumerate(texts)]
+    assert [e.nonce for e in parsed] == [f"0000000000000002.{n}" for n in range(len(texts))]
+    assert tuple(i for e in parsed for r in e.records for i in r.ids) == ids
+    run.answer(appended(*(f"msg_{n}" for n in range(len(texts)))))
+    assert run.result() is None
+    assert new_index.record_limit == 2_000
