@@ -52,6 +52,7 @@ def test_the_declared_layers_hold(tmp_path: Path) -> None:
         ("_journal.py", "import openai"),
         ("emulator/_models.py", "from .. import _codec"),
         ("cli/_parse.py", "from .. import _flows"),
+        ("_commit_queue.py", "import threading"),
     ],
 )
 def test_a_deliberate_upward_import_fails_the_contracts(
