@@ -15,7 +15,13 @@ from ._bulk import Commit, Expect, Plan, PlanStep, PlanSteps
 from ._choices import BackendName, Codec
 from ._commit_queue import CommitQueue, Flush
 from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
-from ._frontend import IndexProperties, make_executor, prepare_create, prepare_open
+from ._frontend import (
+    IndexProperties,
+    index_state,
+    make_executor,
+    prepare_create,
+    prepare_open,
+)
 from ._journal import Record
 from ._recording import AsyncIndexRecorder
 from ._settings import IndexSettings
@@ -157,15 +163,9 @@ class AsyncThreadIndex(IndexProperties):
         """
         be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = make_executor(AsyncExecutor, client, be, settings)
-        root_id, root_metadata = await run_async(
-            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
-        )
-        return cls(
-            executor,
-            Core(
-                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
-            ),
-        )
+        flow = flows.create_root(be, user, codec, settings.read_lag_seconds)
+        root_id, root_metadata = await run_async(executor, flow)
+        return cls(executor, index_state(be, root_id, root_metadata, settings, created=True))
 
     @classmethod
     async def open(
@@ -178,9 +178,7 @@ class AsyncThreadIndex(IndexProperties):
         be, settings = prepare_open(root_id, settings)
         executor = make_executor(AsyncExecutor, client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
-        return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
-        )
+        return cls(executor, index_state(be, root_id, metadata, settings))
 
     async def aclose(self) -> None:
         """Forget cached pages (the client is yours to close; there are no worker threads).

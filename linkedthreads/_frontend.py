@@ -16,7 +16,14 @@ from ._flows import Core
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor, SyncExecutor
 
-__all__ = ["Executor", "IndexProperties", "make_executor", "prepare_create", "prepare_open"]
+__all__ = [
+    "Executor",
+    "IndexProperties",
+    "index_state",
+    "make_executor",
+    "prepare_create",
+    "prepare_open",
+]
 
 ROOT_HEADER_KEYS = 3  # the root's tag, codec and dense probe (docs/design.md 5.3)
 ExecutorT = TypeVar("ExecutorT", SyncExecutor, AsyncExecutor)
@@ -77,6 +84,20 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
     backend = make_backend(backend_for_id(root_id))
     flows.validate_id(root_id, backend.prefix)
     return backend, settings or IndexSettings()
+
+
+def index_state(
+    backend: Backend,
+    root_id: str,
+    root_metadata: Mapping[str, str],
+    settings: IndexSettings,
+    *,
+    created: bool = False,
+) -> Core:
+    """The state of an instance of the index ``root_id``, whose root reads ``root_metadata``
+    (``created``: this process just made it)."""
+    alphabet = flows.alphabet_for_root(root_id, root_metadata)
+    return Core(backend, root_id, alphabet, settings, created=created)
 
 
 class IndexProperties:

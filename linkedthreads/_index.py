@@ -15,7 +15,13 @@ from ._bulk import Commit, Expect, Plan, PlanStep, PlanSteps
 from ._choices import BackendName, Codec
 from ._commit_queue import CommitQueue, Wait
 from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
-from ._frontend import IndexProperties, make_executor, prepare_create, prepare_open
+from ._frontend import (
+    IndexProperties,
+    index_state,
+    make_executor,
+    prepare_create,
+    prepare_open,
+)
 from ._journal import Record
 from ._recording import IndexRecorder
 from ._settings import IndexSettings
@@ -147,15 +153,9 @@ class ThreadIndex(IndexProperties):
         """
         be, user, settings = prepare_create(backend, metadata, codec, settings)
         executor = make_executor(SyncExecutor, client, be, settings)
-        root_id, root_metadata = run_sync(
-            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
-        )
-        return cls(
-            executor,
-            Core(
-                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
-            ),
-        )
+        flow = flows.create_root(be, user, codec, settings.read_lag_seconds)
+        root_id, root_metadata = run_sync(executor, flow)
+        return cls(executor, index_state(be, root_id, root_metadata, settings, created=True))
 
     @classmethod
     def open(
@@ -168,9 +168,7 @@ class ThreadIndex(IndexProperties):
         be, settings = prepare_open(root_id, settings)
         executor = make_executor(SyncExecutor, client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
-        return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
-        )
+        return cls(executor, index_state(be, root_id, metadata, settings))
 
     def close(self) -> None:
         """Stop the worker threads and forget cached pages (the client is yours to close).
