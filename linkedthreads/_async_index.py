@@ -77,25 +77,20 @@ class AsyncGroupCommit:
 
     def __init__(self, flush: Callable[[list[Record]], Awaitable[None]], linger: float) -> None:
         self._flush = flush
-        self._queue = CommitQueue(linger)
+        self.queue = CommitQueue(linger)  # its decisions
         self._cond = asyncio.Condition()
-
-    @property
-    def expected(self) -> int:
-        """Callers announced by ``expect`` that have not submitted yet."""
-        return self._queue.expected
 
     def expect(self, n: int) -> None:
         """``n`` callers are creating or deleting objects and will submit (negative: will
         not). A lingering caller sees it when next woken, or when its linger ends."""
-        self._queue.expect(n)
+        self.queue.expect(n)
 
     async def submit(self, records: list[Record], *, expected: int = 0) -> None:
         """Send ``records`` (in a shared append); ``expected``: what this caller announced."""
         async with self._cond:
-            ticket = self._queue.submit(records, expected=expected)
+            ticket = self.queue.submit(records, expected=expected)
             self._cond.notify_all()
-            while (step := self._queue.next_step(ticket, time.monotonic())) is not None:
+            while (step := self.queue.next_step(ticket, time.monotonic())) is not None:
                 if isinstance(step, Flush):
                     await self._append(step)
                 elif step.seconds is None:
@@ -116,7 +111,7 @@ class AsyncGroupCommit:
             error = exc
         finally:
             await self._cond.acquire()
-            self._queue.finish(flush, error)
+            self.queue.finish(flush, error)
             self._cond.notify_all()
 
 

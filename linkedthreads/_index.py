@@ -76,26 +76,21 @@ class GroupCommit:
 
     def __init__(self, flush: Callable[[list[Record]], None], linger: float) -> None:
         self._flush = flush
-        self._queue = CommitQueue(linger)
+        self.queue = CommitQueue(linger)  # its decisions
         self._cond = threading.Condition()
-
-    @property
-    def expected(self) -> int:
-        """Callers announced by ``expect`` that have not submitted yet."""
-        return self._queue.expected
 
     def expect(self, n: int) -> None:
         """``n`` callers are creating or deleting objects and will submit (negative: will not)."""
         with self._cond:
-            self._queue.expect(n)
+            self.queue.expect(n)
             self._cond.notify_all()
 
     def submit(self, records: list[Record], *, expected: int = 0) -> None:
         """Send ``records`` (in a shared append); ``expected``: what this caller announced."""
         with self._cond:
-            ticket = self._queue.submit(records, expected=expected)
+            ticket = self.queue.submit(records, expected=expected)
             self._cond.notify_all()
-            while (step := self._queue.next_step(ticket, time.monotonic())) is not None:
+            while (step := self.queue.next_step(ticket, time.monotonic())) is not None:
                 if isinstance(step, Wait):
                     self._cond.wait(step.seconds)
                     continue
@@ -107,7 +102,7 @@ class GroupCommit:
                     error = exc
                 finally:
                     self._cond.acquire()
-                    self._queue.finish(step, error)
+                    self.queue.finish(step, error)
                     self._cond.notify_all()
         if ticket.error is not None:
             raise ticket.error
