@@ -1,5 +1,5 @@
 """``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
-``ThreadIndex``; it drives the same protocol flows (``_flows.py``) on an ``AsyncExecutor``."""
+``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _bulk as bulk
-from . import _flows as flows
-from ._bulk import Commit, Expect, Plan, PlanStep, PlanSteps
+from . import _protocol as flows
 from ._choices import BackendName, Codec
-from ._commit_queue import CommitQueue, Flush
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import (
     IndexProperties,
     index_state,
@@ -23,7 +19,11 @@ from ._frontend import (
     prepare_open,
 )
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, plans
+from ._protocol.commit_queue import CommitQueue, Flush
+from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps
 from ._recording import AsyncIndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
 
@@ -72,7 +72,7 @@ async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncItera
 
 
 class AsyncGroupCommit:
-    """The group commit for asyncio: ``CommitQueue`` (``_commit_queue.py``) decides who
+    """The group commit for asyncio: ``CommitQueue`` (``_protocol/commit_queue.py``) decides who
     appends what and when; this waits on a condition and appends with ``flush``."""
 
     def __init__(self, flush: Callable[[list[Record]], Awaitable[None]], linger: float) -> None:
@@ -130,7 +130,7 @@ class AsyncThreadIndex(IndexProperties):
 
     _executor: AsyncExecutor
 
-    def __init__(self, executor: AsyncExecutor, core: Core) -> None:
+    def __init__(self, executor: AsyncExecutor, core: IndexState) -> None:
         self._executor = executor
         self._core = core
         self._commit = AsyncGroupCommit(
@@ -210,7 +210,7 @@ class AsyncThreadIndex(IndexProperties):
 
         Cost: n + about n / ``bulk_batch`` requests.
         """
-        return await self._carry_out(bulk.create_children(self._core, n, metadata, kwargs))
+        return await self._carry_out(plans.create_children(self._core, n, metadata, kwargs))
 
     async def add(self, child_id: str) -> None:
         """List an object created elsewhere; adding a listed ID changes nothing. Cost: 1."""
@@ -218,7 +218,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        await self._carry_out(bulk.add_ids(self._core, child_ids))
+        await self._carry_out(plans.add_ids(self._core, child_ids))
 
     async def remove(self, child_id: str) -> None:
         """Forget an ID, keeping the object; an unlisted ID changes nothing. Cost: 1."""
@@ -226,7 +226,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        await self._carry_out(bulk.remove_ids(self._core, child_ids))
+        await self._carry_out(plans.remove_ids(self._core, child_ids))
 
     async def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         """Delete the object, then forget it; an object already gone is just forgotten.
@@ -238,7 +238,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        await self._carry_out(bulk.delete_objects(self._core, child_ids, erase_items))
+        await self._carry_out(plans.delete_objects(self._core, child_ids, erase_items))
 
     def track(self, client: openai.AsyncOpenAI) -> openai.AsyncOpenAI:
         """A copy of ``client`` on which every object of this index's kind that it creates is
@@ -346,7 +346,7 @@ class AsyncThreadIndex(IndexProperties):
         return await run_async(self._executor, flow)
 
     async def _carry_out(self, plan: Plan[T]) -> T:
-        """Carry out a write's plan (``_bulk.py``): its flows, announcements and appends."""
+        """Carry out a write's plan (``_plans.py``): its flows, announcements and appends."""
         steps = PlanSteps(plan)
         while (step := steps.next()) is not None:
             try:

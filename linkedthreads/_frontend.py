@@ -1,18 +1,17 @@
 """What ``ThreadIndex`` and ``AsyncThreadIndex`` share besides the flows and plans: argument
 checks before the first request, the executor each sends requests with, and the properties
-read from an instance's ``Core``."""
+read from an instance's ``IndexState``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Protocol, TypeVar
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._backends import Backend, backend_for_id, make_backend
 from ._choices import CODECS, BackendName
-from ._codec import SLOTS
 from ._errors import InvalidIdError
-from ._flows import Core
+from ._protocol import IndexState
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor, SyncExecutor
 
@@ -25,7 +24,6 @@ __all__ = [
     "prepare_open",
 ]
 
-ROOT_HEADER_KEYS = 3  # the root's tag, codec and dense probe (docs/design.md 5.3)
 ExecutorT = TypeVar("ExecutorT", SyncExecutor, AsyncExecutor)
 
 
@@ -73,7 +71,7 @@ def prepare_create(
     be = make_backend(backend)
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
-    user = flows.validate_user_metadata(metadata, SLOTS - ROOT_HEADER_KEYS)
+    user = flows.validate_user_metadata(metadata, flows.ROOT_USER_KEYS)
     return be, user, settings or IndexSettings()
 
 
@@ -93,17 +91,17 @@ def index_state(
     settings: IndexSettings,
     *,
     created: bool = False,
-) -> Core:
+) -> IndexState:
     """The state of an instance of the index ``root_id``, whose root reads ``root_metadata``
     (``created``: this process just made it)."""
     alphabet = flows.alphabet_for_root(root_id, root_metadata)
-    return Core(backend, root_id, alphabet, settings, created=created)
+    return IndexState(backend, root_id, alphabet, settings, created=created)
 
 
 class IndexProperties:
     """Read-only facts of an index instance."""
 
-    _core: Core
+    _core: IndexState
     _executor: Executor
 
     @property

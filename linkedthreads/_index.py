@@ -1,5 +1,5 @@
 """``ThreadIndex``: the synchronous front end. It validates arguments and drives the
-protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logic."""
+protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from . import _bulk as bulk
-from . import _flows as flows
-from ._bulk import Commit, Expect, Plan, PlanStep, PlanSteps
+from . import _protocol as flows
 from ._choices import BackendName, Codec
-from ._commit_queue import CommitQueue, Wait
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import (
     IndexProperties,
     index_state,
@@ -23,7 +19,11 @@ from ._frontend import (
     prepare_open,
 )
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, plans
+from ._protocol.commit_queue import CommitQueue, Wait
+from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps
 from ._recording import IndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
 
@@ -71,7 +71,7 @@ def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
 
 
 class GroupCommit:
-    """The group commit for threads: ``CommitQueue`` (``_commit_queue.py``) decides who
+    """The group commit for threads: ``CommitQueue`` (``_protocol/commit_queue.py``) decides who
     appends what and when; this waits on a condition and appends with ``flush``."""
 
     def __init__(self, flush: Callable[[list[Record]], None], linger: float) -> None:
@@ -120,7 +120,7 @@ class ThreadIndex(IndexProperties):
 
     _executor: SyncExecutor
 
-    def __init__(self, executor: SyncExecutor, core: Core) -> None:
+    def __init__(self, executor: SyncExecutor, core: IndexState) -> None:
         self._executor = executor
         self._core = core
         self._commit = GroupCommit(
@@ -199,7 +199,7 @@ class ThreadIndex(IndexProperties):
 
         Cost: n + about n / ``bulk_batch`` requests.
         """
-        return self._carry_out(bulk.create_children(self._core, n, metadata, kwargs))
+        return self._carry_out(plans.create_children(self._core, n, metadata, kwargs))
 
     def add(self, child_id: str) -> None:
         """List an object created elsewhere; adding a listed ID changes nothing. Cost: 1."""
@@ -207,7 +207,7 @@ class ThreadIndex(IndexProperties):
 
     def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        self._carry_out(bulk.add_ids(self._core, child_ids))
+        self._carry_out(plans.add_ids(self._core, child_ids))
 
     def remove(self, child_id: str) -> None:
         """Forget an ID, keeping the object; an unlisted ID changes nothing. Cost: 1."""
@@ -215,7 +215,7 @@ class ThreadIndex(IndexProperties):
 
     def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        self._carry_out(bulk.remove_ids(self._core, child_ids))
+        self._carry_out(plans.remove_ids(self._core, child_ids))
 
     def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         """Delete the object, then forget it; an object already gone is just forgotten.
@@ -227,7 +227,7 @@ class ThreadIndex(IndexProperties):
 
     def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        self._carry_out(bulk.delete_objects(self._core, child_ids, erase_items))
+        self._carry_out(plans.delete_objects(self._core, child_ids, erase_items))
 
     def track(self, client: openai.OpenAI) -> openai.OpenAI:
         """A copy of ``client`` on which every object of this index's kind that it creates is
@@ -329,7 +329,7 @@ class ThreadIndex(IndexProperties):
         return run_sync(self._executor, flow)
 
     def _carry_out(self, plan: Plan[T]) -> T:
-        """Carry out a write's plan (``_bulk.py``): its flows, announcements and appends."""
+        """Carry out a write's plan (``_plans.py``): its flows, announcements and appends."""
         steps = PlanSteps(plan)
         while (step := steps.next()) is not None:
             try:

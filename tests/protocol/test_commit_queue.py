@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkedthreads._commit_queue import CommitQueue, Flush, Ticket, Wait
 from linkedthreads._journal import Record
+from linkedthreads._protocol.commit_queue import CommitQueue, Flush, Ticket, Wait
 
 
 def _record(n: int) -> Record:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._journal import Record
+from linkedthreads._journal import Record
 
 __all__ = ["CommitQueue", "Flush", "Ticket", "Wait"]
 

@@ -2,9 +2,9 @@
 ``create_children`` and ``delete_many``, written once for ``ThreadIndex`` and
 ``AsyncThreadIndex``.
 
-A plan is a generator one level above a flow (``_flows.py``). It yields a ``Flow`` to run
+A plan is a generator one level above a flow (``flow.py``). It yields a ``Flow`` to run
 (and receives its result), ``Expect(n)`` to announce ``n`` callers to the instance's group
-commit (``_commit_queue.py``), or ``Commit`` to append records through it; it returns the
+commit (``commit_queue.py``), or ``Commit`` to append records through it; it returns the
 write's result. The front end carries out each step and throws what a step raised into the
 plan, so that the plan's own ``try`` blocks see it. ``PlanSteps`` does that bookkeeping, so
 that a front end's loop is only the I/O::
@@ -22,11 +22,15 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from . import _flows as flows
-from ._codec import SLOTS
-from ._errors import IndexNotFoundError
-from ._flows import Core, Flow
-from ._journal import Record
+from linkedthreads._errors import IndexNotFoundError
+from linkedthreads._journal import Record
+
+from . import children
+from .compaction import maybe_compact
+from .constants import CHILD_USER_KEYS
+from .flow import Flow
+from .state import IndexState
+from .validation import validate_ids, validate_user_metadata
 
 __all__ = [
     "Commit",
@@ -40,8 +44,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-CHILD_USER_KEYS = SLOTS - 1  # a child's metadata keys besides the one naming its index
 
 
 @dataclass(frozen=True)
@@ -115,25 +117,27 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 
 def create_children(
-    core: Core, n: int, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
+    state: IndexState, n: int, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
 ) -> Plan[list[Any]]:
     """``create_children``: create ``n`` objects, ``bulk_batch`` at a time, and append one
     ``add new`` record a batch. If the index turns out to be gone, what the batch made is
     deleted (docs/design.md 8.5). Returns the SDK objects."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, not {n!r}")
-    user = flows.validate_user_metadata(metadata, CHILD_USER_KEYS)
-    core.backend.check_create_kwargs(kwargs)
+    user = validate_user_metadata(metadata, CHILD_USER_KEYS)
+    state.backend.check_create_kwargs(kwargs)
     out: list[Any] = []
-    for group in _chunks(range(n), core.settings.bulk_batch):
+    for group in _chunks(range(n), state.settings.bulk_batch):
         count = len(group)
-        made, error = yield from _announced(count, flows.create_children(core, user, kwargs, count))
+        made, error = yield from _announced(
+            count, children.create_children(state, user, kwargs, count)
+        )
         records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
         try:
             yield Commit(records, expected=count)
         except IndexNotFoundError:
             # The index is gone: what this call made is listed nowhere (8.5).
-            yield flows.discard_children(core, [c.id for c in made], kwargs)
+            yield children.discard_children(state, [c.id for c in made], kwargs)
             raise
         out.extend(c.raw for c in made)
         if error is not None:
@@ -141,13 +145,13 @@ def create_children(
     return out
 
 
-def delete_objects(core: Core, child_ids: Iterable[str], erase_items: bool) -> Plan[None]:
+def delete_objects(state: IndexState, child_ids: Iterable[str], erase_items: bool) -> Plan[None]:
     """``delete_many``: delete the objects, ``bulk_batch`` at a time, and append one ``rm``
     record a batch of what is gone (404 counts as gone)."""
-    ids = flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
-    for batch in _chunks(ids, core.settings.bulk_batch):
+    ids = validate_ids(child_ids, state.backend.prefix, state.root_id)
+    for batch in _chunks(ids, state.settings.bulk_batch):
         done, error = yield from _announced(
-            len(batch), flows.delete_objects(core, batch, erase_items)
+            len(batch), children.delete_objects(state, batch, erase_items)
         )
         records = [Record(op="rm", ids=tuple(done))] if done else []
         yield Commit(records, expected=len(batch))
@@ -155,18 +159,20 @@ def delete_objects(core: Core, child_ids: Iterable[str], erase_items: bool) -> P
             raise error
 
 
-def _append_ids(core: Core, op: Literal["add", "rm"], child_ids: Iterable[str]) -> Plan[None]:
-    ids = flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
+def _append_ids(
+    state: IndexState, op: Literal["add", "rm"], child_ids: Iterable[str]
+) -> Plan[None]:
+    ids = validate_ids(child_ids, state.backend.prefix, state.root_id)
     if ids:
-        yield flows.maybe_compact(core)
+        yield maybe_compact(state)
         yield Commit([Record(op=op, ids=tuple(ids))])
 
 
-def add_ids(core: Core, child_ids: Iterable[str]) -> Plan[None]:
+def add_ids(state: IndexState, child_ids: Iterable[str]) -> Plan[None]:
     """``add_many``: list objects created elsewhere, in one ``add`` record."""
-    return _append_ids(core, "add", child_ids)
+    return _append_ids(state, "add", child_ids)
 
 
-def remove_ids(core: Core, child_ids: Iterable[str]) -> Plan[None]:
+def remove_ids(state: IndexState, child_ids: Iterable[str]) -> Plan[None]:
     """``remove_many``: forget IDs, in one ``rm`` record."""
-    return _append_ids(core, "rm", child_ids)
+    return _append_ids(state, "rm", child_ids)

@@ -1,6 +1,6 @@
-"""The writes' plans (``_bulk.py``) driven step by step, with scripted outcomes and no I/O:
-what each write announces, runs and appends, in order, and what it does when a step fails.
-The front ends only carry these steps out (``tests/test_sync_async.py`` runs both)."""
+"""The writes' plans (``_protocol/plans.py``) driven step by step, with scripted outcomes and
+no I/O: what each write announces, runs and appends, in order, and what it does when a step
+fails. The front ends only carry these steps out (``tests/test_sync_async.py`` runs both)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,22 @@ from linkedthreads import (
     LinkedThreadsError,
     MetadataError,
 )
-from linkedthreads import _bulk as bulk
 from linkedthreads._backends import Container, make_backend
-from linkedthreads._bulk import Commit, Expect, Plan, PlanSteps
 from linkedthreads._codec import ASCII
-from linkedthreads._flows import Core
 from linkedthreads._journal import Record
+from linkedthreads._protocol import IndexState
+from linkedthreads._protocol import plans as bulk
+from linkedthreads._protocol.plans import Commit, Expect, Plan, PlanSteps
 
 ROOT = "conv_root"
 NOT_TEXT: Any = {"k": 1}  # metadata values are strings
 Script = Callable[[Any], Any]  # a flow's name or a Commit -> its outcome (or an exception)
 
 
-def _core(bulk_batch: int = 2) -> Core:
-    return Core(make_backend("conversations"), ROOT, ASCII, IndexSettings(bulk_batch=bulk_batch))
+def _state(bulk_batch: int = 2) -> IndexState:
+    return IndexState(
+        make_backend("conversations"), ROOT, ASCII, IndexSettings(bulk_batch=bulk_batch)
+    )
 
 
 def _made(*ids: str) -> list[Container]:
@@ -65,7 +67,7 @@ def _drive(plan: Plan[Any], flow_result: Script, commit: Script | None = None) -
 def test_create_children_announces_creates_and_appends_a_batch_at_a_time() -> None:
     batches = iter([_made("conv_a", "conv_b"), _made("conv_c")])
     seen = _drive(
-        bulk.create_children(_core(bulk_batch=2), 3, None, {}),
+        bulk.create_children(_state(bulk_batch=2), 3, None, {}),
         lambda name: (next(batches), None),
     )
     assert seen == [
@@ -82,7 +84,7 @@ def test_create_children_announces_creates_and_appends_a_batch_at_a_time() -> No
 def test_a_failed_create_lists_what_was_made_then_raises() -> None:
     error = OSError("one create failed")
     seen = _drive(
-        bulk.create_children(_core(bulk_batch=5), 7, None, {}),
+        bulk.create_children(_state(bulk_batch=5), 7, None, {}),
         lambda name: (_made("conv_a"), error),
     )
     assert seen == [
@@ -95,14 +97,14 @@ def test_a_failed_create_lists_what_was_made_then_raises() -> None:
 
 def test_a_create_flow_that_raises_withdraws_its_announcement() -> None:
     error = KeyboardInterrupt()
-    seen = _drive(bulk.create_children(_core(), 2, None, {}), lambda name: error)
+    seen = _drive(bulk.create_children(_state(), 2, None, {}), lambda name: error)
     assert seen == [Expect(2), "create_children", Expect(-2), error]
 
 
 def test_children_made_for_a_gone_index_are_deleted() -> None:
     gone = IndexNotFoundError("the index was destroyed")
     seen = _drive(
-        bulk.create_children(_core(), 1, None, {}),
+        bulk.create_children(_state(), 1, None, {}),
         lambda name: (_made("conv_a"), None) if name == "create_children" else None,
         commit=lambda step: gone,
     )
@@ -121,9 +123,9 @@ def test_children_made_for_a_gone_index_are_deleted() -> None:
     ],
 )
 def test_bad_arguments_are_refused_before_any_step(
-    make: Callable[[Core], Plan[Any]], error: type[Exception]
+    make: Callable[[IndexState], Plan[Any]], error: type[Exception]
 ) -> None:
-    (raised,) = _drive(make(_core()), lambda name: pytest.fail("no step"))
+    (raised,) = _drive(make(_state()), lambda name: pytest.fail("no step"))
     assert type(raised) is error
 
 
@@ -131,7 +133,7 @@ def test_delete_many_appends_what_is_gone_a_batch_at_a_time() -> None:
     error = OSError("refused")
     results = iter([(["conv_a", "conv_b"], None), (["conv_c"], error)])
     seen = _drive(
-        bulk.delete_objects(_core(bulk_batch=2), ["conv_a", "conv_b", "conv_c", "conv_d"], False),
+        bulk.delete_objects(_state(bulk_batch=2), ["conv_a", "conv_b", "conv_c", "conv_d"], False),
         lambda name: next(results),
     )
     assert seen == [
@@ -146,16 +148,16 @@ def test_delete_many_appends_what_is_gone_a_batch_at_a_time() -> None:
 
 
 def test_nothing_deleted_still_takes_its_turn_in_the_group_commit() -> None:
-    seen = _drive(bulk.delete_objects(_core(), ["conv_a"], False), lambda name: ([], None))
+    seen = _drive(bulk.delete_objects(_state(), ["conv_a"], False), lambda name: ([], None))
     assert seen == [Expect(1), "delete_objects", Commit([], expected=1), None]
 
 
 @pytest.mark.parametrize(("plan", "op"), [(bulk.add_ids, "add"), (bulk.remove_ids, "rm")])
 def test_add_and_remove_do_upkeep_then_append_one_record(plan: Any, op: str) -> None:
-    seen = _drive(plan(_core(), ["conv_a", "conv_b", "conv_a"]), lambda name: None)
+    seen = _drive(plan(_state(), ["conv_a", "conv_b", "conv_a"]), lambda name: None)
     assert seen == [
         "maybe_compact",
         Commit([Record(op=op, ids=("conv_a", "conv_b"))]),
         None,
     ]
-    assert _drive(plan(_core(), []), lambda name: None) == [None]  # no IDs, no request
+    assert _drive(plan(_state(), []), lambda name: None) == [None]  # no IDs, no request
