@@ -11,13 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _protocol as flows
 from ._choices import BackendName, Codec
-from ._frontend import (
-    IndexProperties,
-    index_state,
-    make_executor,
-    prepare_create,
-    prepare_open,
-)
+from ._frontend import IndexProperties, index_state, make_executor, prepare_create, prepare_open
 from ._journal import Record
 from ._protocol import Emit, Flow, IndexState, Pause, plans
 from ._protocol.commit_queue import CommitQueue, Flush
