@@ -14,6 +14,7 @@ requests.
 
 from typing import TYPE_CHECKING
 
+from ._choices import BackendName, Codec
 from ._errors import (
     APIRequestError,
     BackendUnavailableError,
@@ -70,7 +71,9 @@ __all__ = [
     "CHILD_TAG_KEY",
     "APIRequestError",
     "AsyncThreadIndex",
+    "BackendName",
     "BackendUnavailableError",
+    "Codec",
     "ConcurrentChangeError",
     "CorruptIndexError",
     "IndexNotFoundError",

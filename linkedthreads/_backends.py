@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from ._choices import BackendName
 from ._errors import InvalidIdError, LinkedThreadsError
 from ._quiet import quiet
 
@@ -26,7 +27,6 @@ __all__ = [
     "make_backend",
 ]
 
-BackendName = Literal["threads", "conversations"]
 T = TypeVar("T")
 
 

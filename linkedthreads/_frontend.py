@@ -1,26 +1,75 @@
-"""What ``ThreadIndex`` and ``AsyncThreadIndex`` share besides the flows: argument checks
-before the first request, and the properties read from an instance's ``IndexState``."""
+"""What ``ThreadIndex`` and ``AsyncThreadIndex`` share besides the flows and plans: argument
+checks before the first request, the executor each sends requests with, and the properties
+read from an instance's ``IndexState``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Protocol, TypeVar
 
 from . import _protocol as flows
 from ._backends import Backend, backend_for_id, make_backend
+from ._choices import CODECS, BackendName
 from ._errors import InvalidIdError
 from ._protocol import IndexState
 from ._settings import IndexSettings
+from ._transport import AsyncExecutor, SyncExecutor
 
-__all__ = ["IndexProperties", "prepare_create", "prepare_open"]
+__all__ = [
+    "Executor",
+    "IndexProperties",
+    "index_state",
+    "make_executor",
+    "prepare_create",
+    "prepare_open",
+]
+
+ExecutorT = TypeVar("ExecutorT", SyncExecutor, AsyncExecutor)
+
+
+class RequestCount(Protocol):
+    @property
+    def value(self) -> int: ...
+
+
+class Executor(Protocol):
+    """What a front end knows of its executor (``SyncExecutor`` or ``AsyncExecutor``) besides
+    ``execute_many``, whose sync and async forms its own driver calls."""
+
+    @property
+    def requests(self) -> RequestCount:
+        """Requests sent, every attempt counted."""
+        ...
+
+
+def make_executor(
+    kind: type[ExecutorT], client: object, backend: Backend, settings: IndexSettings
+) -> ExecutorT:
+    """The executor of ``kind`` on ``client``, which must be the SDK client it drives:
+    ``openai.OpenAI`` for ``SyncExecutor``, ``openai.AsyncOpenAI`` for ``AsyncExecutor``."""
+    import openai
+
+    wanted: type[object]
+    other: type[object]
+    if kind is SyncExecutor:
+        wanted, other, hint = openai.OpenAI, openai.AsyncOpenAI, "AsyncThreadIndex with AsyncOpenAI"
+    else:
+        wanted, other, hint = openai.AsyncOpenAI, openai.OpenAI, "ThreadIndex with OpenAI"
+    if not isinstance(client, wanted):
+        raise TypeError(
+            f"client must be an openai.{wanted.__name__}, not {type(client).__name__}"
+            + (f" (use {hint})" if isinstance(client, other) else "")
+        )
+    concurrency = max(settings.read_concurrency, settings.write_concurrency)
+    return kind(client, backend, settings.retry, concurrency)  # type: ignore[arg-type]
 
 
 def prepare_create(
     backend: str, metadata: Mapping[str, str] | None, codec: str, settings: IndexSettings | None
 ) -> tuple[Backend, dict[str, str], IndexSettings]:
-    """Check ``create``'s arguments; the root takes 3 keys, so 13 are the user's."""
+    """Check ``create``'s arguments; the root's header takes 3 keys, so 13 are the user's."""
     be = make_backend(backend)
-    if codec not in ("auto", "ascii", "dense"):
+    if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
     user = flows.validate_user_metadata(metadata, flows.ROOT_USER_KEYS)
     return be, user, settings or IndexSettings()
@@ -35,11 +84,25 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
     return backend, settings or IndexSettings()
 
 
+def index_state(
+    backend: Backend,
+    root_id: str,
+    root_metadata: Mapping[str, str],
+    settings: IndexSettings,
+    *,
+    created: bool = False,
+) -> IndexState:
+    """The state of an instance of the index ``root_id``, whose root reads ``root_metadata``
+    (``created``: this process just made it)."""
+    alphabet = flows.alphabet_for_root(root_id, root_metadata)
+    return IndexState(backend, root_id, alphabet, settings, created=created)
+
+
 class IndexProperties:
     """Read-only facts of an index instance."""
 
     _core: IndexState
-    _executor: Any  # a SyncExecutor or an AsyncExecutor: each counts its requests
+    _executor: Executor
 
     @property
     def root_id(self) -> str:
@@ -47,7 +110,7 @@ class IndexProperties:
         return self._core.root_id
 
     @property
-    def backend(self) -> str:
+    def backend(self) -> BackendName:
         """``"threads"`` or ``"conversations"``."""
         return self._core.backend.name
 
@@ -64,7 +127,7 @@ class IndexProperties:
     @property
     def requests(self) -> int:
         """Requests this instance has sent, every attempt counted."""
-        return int(self._executor.requests.value)
+        return self._executor.requests.value
 
     def __repr__(self) -> str:
         return (

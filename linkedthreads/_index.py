@@ -7,13 +7,15 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _protocol as flows
-from ._errors import IndexNotFoundError
-from ._frontend import IndexProperties, prepare_create, prepare_open
+from ._choices import BackendName, Codec
+from ._frontend import IndexProperties, index_state, make_executor, prepare_create, prepare_open
 from ._journal import Record
-from ._protocol import Emit, Flow, IndexState, Pause
+from ._protocol import Emit, Flow, IndexState, Pause, plans
+from ._protocol.commit_queue import CommitQueue, Wait
+from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps
 from ._recording import IndexRecorder
 from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
@@ -25,8 +27,6 @@ if TYPE_CHECKING:  # the SDK is imported when a client is first used (start-up t
 __all__ = ["ThreadIndex"]
 
 T = TypeVar("T")
-Codec = Literal["auto", "ascii", "dense"]
-BackendChoice = Literal["threads", "conversations"]
 
 
 def run_sync(executor: SyncExecutor, flow: Flow[T]) -> T:
@@ -65,62 +65,41 @@ def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
 
 
 class GroupCommit:
-    """Concurrent callers' records go out together, in as few appends as possible.
-
-    The first caller sends at once (a lone call costs one request); callers that arrive
-    while an append is in flight are sent together by the next one.
-    """
+    """The group commit for threads: ``CommitQueue`` (``_protocol/commit_queue.py``) decides who
+    appends what and when; this waits on a condition and appends with ``flush``."""
 
     def __init__(self, flush: Callable[[list[Record]], None], linger: float) -> None:
         self._flush = flush
-        self._linger = linger
+        self.queue = CommitQueue(linger)  # its decisions
         self._cond = threading.Condition()
-        self._queue: list[tuple[list[Record], dict[str, Any]]] = []
-        self._busy = False
-        self._expected = 0
 
     def expect(self, n: int) -> None:
         """``n`` callers are creating or deleting objects and will submit (negative: will not)."""
         with self._cond:
-            self._expected += n
+            self.queue.expect(n)
             self._cond.notify_all()
 
     def submit(self, records: list[Record], *, expected: int = 0) -> None:
-        """Send ``records``; ``expected`` is what this caller announced with ``expect``.
-
-        The caller that sends waits up to ``linger`` seconds while announced callers are
-        still in their object requests, so that a burst of concurrent calls shares one append;
-        a lone caller never waits.
-        """
-        ticket: dict[str, Any] = {}
+        """Send ``records`` (in a shared append); ``expected``: what this caller announced."""
         with self._cond:
-            self._expected -= expected
-            self._queue.append((records, ticket))
+            ticket = self.queue.submit(records, expected=expected)
             self._cond.notify_all()
-            while "done" not in ticket:
-                if self._busy:
-                    self._cond.wait()
+            while (step := self.queue.next_step(ticket, time.monotonic())) is not None:
+                if isinstance(step, Wait):
+                    self._cond.wait(step.seconds)
                     continue
-                self._busy = True
-                deadline = time.monotonic() + self._linger
-                while self._expected > 0 and (left := deadline - time.monotonic()) > 0:
-                    self._cond.wait(left)
-                batch, self._queue = self._queue, []
-                self._cond.release()
                 error: BaseException | None = None
+                self._cond.release()
                 try:
-                    self._flush([r for recs, _ in batch for r in recs])
+                    self._flush(step.records)
                 except BaseException as exc:
                     error = exc
                 finally:
                     self._cond.acquire()
-                    self._busy = False
-                    for _, t in batch:
-                        t["done"] = True
-                        t["error"] = error
+                    self.queue.finish(step, error)
                     self._cond.notify_all()
-        if ticket["error"] is not None:
-            raise ticket["error"]
+        if ticket.error is not None:
+            raise ticket.error
 
 
 class ThreadIndex(IndexProperties):
@@ -150,7 +129,7 @@ class ThreadIndex(IndexProperties):
         cls,
         client: openai.OpenAI,
         *,
-        backend: BackendChoice,
+        backend: BackendName,
         metadata: Mapping[str, str] | None = None,
         codec: Codec = "auto",
         settings: IndexSettings | None = None,
@@ -162,16 +141,10 @@ class ThreadIndex(IndexProperties):
         Cost: 2 requests.
         """
         be, user, settings = prepare_create(backend, metadata, codec, settings)
-        executor = _executor(client, be, settings)
-        root_id, root_metadata = run_sync(
-            executor, flows.create_root(be, user, codec, settings.read_lag_seconds)
-        )
-        return cls(
-            executor,
-            IndexState(
-                be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
-            ),
-        )
+        executor = make_executor(SyncExecutor, client, be, settings)
+        flow = flows.create_root(be, user, codec, settings.read_lag_seconds)
+        root_id, root_metadata = run_sync(executor, flow)
+        return cls(executor, index_state(be, root_id, root_metadata, settings, created=True))
 
     @classmethod
     def open(
@@ -182,11 +155,9 @@ class ThreadIndex(IndexProperties):
         Cost: 1 request.
         """
         be, settings = prepare_open(root_id, settings)
-        executor = _executor(client, be, settings)
+        executor = make_executor(SyncExecutor, client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
-        return cls(
-            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
-        )
+        return cls(executor, index_state(be, root_id, metadata, settings))
 
     def close(self) -> None:
         """Stop the worker threads and forget cached pages (the client is yours to close).
@@ -222,32 +193,7 @@ class ThreadIndex(IndexProperties):
 
         Cost: n + about n / ``bulk_batch`` requests.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
-        self._core.backend.check_create_kwargs(kwargs)
-        out: list[Any] = []
-        step = self._core.settings.bulk_batch
-        for start in range(0, n, step):
-            count = min(step, n - start)
-            self._commit.expect(count)
-            try:
-                made, error = self._run(flows.create_children(self._core, user, kwargs, count))
-            except BaseException:
-                self._commit.expect(-count)
-                raise
-            records = [Record(op="add", ids=tuple(c.id for c in made), new=True)] if made else []
-            try:
-                self._commit.submit(records, expected=count)
-            except IndexNotFoundError:
-                # The index is gone: what this call made is listed nowhere (8.5).
-                ids = [c.id for c in made]
-                self._run(flows.discard_children(self._core, ids, kwargs))
-                raise
-            out.extend(c.raw for c in made)
-            if error is not None:
-                raise error
-        return out
+        return self._carry_out(plans.create_children(self._core, n, metadata, kwargs))
 
     def add(self, child_id: str) -> None:
         """List an object created elsewhere; adding a listed ID changes nothing. Cost: 1."""
@@ -255,10 +201,7 @@ class ThreadIndex(IndexProperties):
 
     def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        if ids:
-            self._run(flows.maybe_compact(self._core))
-            self._commit.submit([Record(op="add", ids=tuple(ids))])
+        self._carry_out(plans.add_ids(self._core, child_ids))
 
     def remove(self, child_id: str) -> None:
         """Forget an ID, keeping the object; an unlisted ID changes nothing. Cost: 1."""
@@ -266,10 +209,7 @@ class ThreadIndex(IndexProperties):
 
     def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        if ids:
-            self._run(flows.maybe_compact(self._core))
-            self._commit.submit([Record(op="rm", ids=tuple(ids))])
+        self._carry_out(plans.remove_ids(self._core, child_ids))
 
     def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         """Delete the object, then forget it; an object already gone is just forgotten.
@@ -281,20 +221,7 @@ class ThreadIndex(IndexProperties):
 
     def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        step = self._core.settings.bulk_batch
-        for start in range(0, len(ids), step):
-            batch = ids[start : start + step]
-            self._commit.expect(len(batch))
-            try:
-                done, error = self._run(flows.delete_objects(self._core, batch, erase_items))
-            except BaseException:
-                self._commit.expect(-len(batch))
-                raise
-            records = [Record(op="rm", ids=tuple(done))] if done else []
-            self._commit.submit(records, expected=len(batch))
-            if error is not None:
-                raise error
+        self._carry_out(plans.delete_objects(self._core, child_ids, erase_items))
 
     def track(self, client: openai.OpenAI) -> openai.OpenAI:
         """A copy of ``client`` on which every object of this index's kind that it creates is
@@ -395,18 +322,21 @@ class ThreadIndex(IndexProperties):
     def _run(self, flow: Flow[T]) -> T:
         return run_sync(self._executor, flow)
 
+    def _carry_out(self, plan: Plan[T]) -> T:
+        """Carry out a write's plan (``_plans.py``): its flows, announcements and appends."""
+        steps = PlanSteps(plan)
+        while (step := steps.next()) is not None:
+            try:
+                steps.reply(self._perform(step))
+            except BaseException as exc:
+                steps.fail(exc)
+        return steps.result
 
-def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> SyncExecutor:
-    import openai
-
-    if not isinstance(client, openai.OpenAI):
-        raise TypeError(
-            f"client must be an openai.OpenAI, not {type(client).__name__}"
-            + (
-                " (use AsyncThreadIndex with AsyncOpenAI)"
-                if isinstance(client, openai.AsyncOpenAI)
-                else ""
-            )
-        )
-    concurrency = max(settings.read_concurrency, settings.write_concurrency)
-    return SyncExecutor(client, backend, settings.retry, concurrency)
+    def _perform(self, step: PlanStep) -> Any:
+        if isinstance(step, Expect):
+            self._commit.expect(step.n)
+        elif isinstance(step, Commit):
+            self._commit.submit(step.records, expected=step.expected)
+        else:
+            return self._run(step)
+        return None

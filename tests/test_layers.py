@@ -54,6 +54,8 @@ def test_the_declared_layers_hold(tmp_path: Path) -> None:
         ("_protocol/state.py", "from . import reading"),
         ("_protocol/writing.py", "from .reading import read_view"),
         ("cli/_parse.py", "from .._protocol import flow"),
+        ("_protocol/commit_queue.py", "import threading"),
+        ("_protocol/children.py", "from . import plans"),
     ],
 )
 def test_a_deliberate_upward_import_fails_the_contracts(

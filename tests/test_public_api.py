@@ -47,3 +47,14 @@ def test_sync_and_async_front_ends_offer_the_same_operations() -> None:
     asyn = {n for n in dir(linkedthreads.AsyncThreadIndex) if not n.startswith("_")}
     assert sync - {"close"} <= asyn
     assert {"count", "contains"} <= asyn
+
+
+def test_every_public_method_of_both_front_ends_states_its_cost() -> None:
+    """Each operation's docstring gives its cost in requests, in both front ends."""
+    for cls in (linkedthreads.ThreadIndex, linkedthreads.AsyncThreadIndex):
+        for name, member in vars(cls).items():
+            if name.startswith("_") and name not in ("__len__", "__contains__"):
+                continue
+            if isinstance(member, property) or not callable(getattr(cls, name)):
+                continue
+            assert "Cost" in (getattr(cls, name).__doc__ or ""), f"{cls.__name__}.{name}"

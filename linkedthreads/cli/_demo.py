@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -14,6 +14,8 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from linkedthreads._choices import BackendName
 
 from ._app import PANEL_LOCAL, DebugOption, JsonOption, command
 from ._errors import CLIError
@@ -98,7 +100,7 @@ def _bullets(lines: list[Text]) -> Table:
 @command("demo", panel=PANEL_LOCAL)
 def demo(
     backend: Annotated[
-        Literal["conversations", "threads"],
+        BackendName,
         typer.Option(
             "--backend",
             "-b",

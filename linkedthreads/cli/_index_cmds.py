@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+
+from linkedthreads._choices import BackendName, ProbedCodec
 
 from ._app import (
     PANEL_INDEX,
@@ -28,7 +30,7 @@ from ._parse import parse_pairs
 @command("init", panel=PANEL_INDEX)
 def init(
     backend: Annotated[
-        Literal["conversations", "threads"],
+        BackendName,
         typer.Option(
             "--backend",
             "-b",
@@ -36,7 +38,7 @@ def init(
         ),
     ] = "conversations",
     codec: Annotated[
-        Literal["auto", "ascii"],
+        ProbedCodec,
         typer.Option(
             "--codec",
             help="auto: pack pages about 2.3x denser if the server keeps Unicode metadata "
