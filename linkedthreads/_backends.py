@@ -4,11 +4,16 @@ A backend builds ``Request`` values: what to call on an SDK client and how to re
 answer. The same request runs on ``openai.OpenAI`` and on ``openai.AsyncOpenAI`` (their
 methods have the same names), so one backend serves the sync and the async front ends; the
 executors in ``_transport.py`` send them. A backend knows nothing of the index protocol.
+
+This is the one place that knows which SDK method serves which backend: the command line,
+the web page, the torture harness and the benchmarks make their own requests (a child's
+details, its messages or items, raw objects) through it too, with ``call`` (one request
+on a sync client, the SDK's own retries only) and ``iter_entries``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -23,6 +28,8 @@ __all__ = [
     "EntryText",
     "Request",
     "backend_for_id",
+    "call",
+    "iter_entries",
     "make_backend",
 ]
 
@@ -77,6 +84,10 @@ def _metadata_of(obj: Any) -> dict[str, str]:
 
 def _container(obj: Any) -> Container:
     return Container(obj.id, _metadata_of(obj), obj)
+
+
+def _raw_page(page: Any) -> tuple[list[Any], bool]:
+    return list(page.data), bool(page.has_more)
 
 
 def _page_kwargs(order: str, after: str | None, limit: int) -> dict[str, Any]:
@@ -136,6 +147,17 @@ class Backend:
         raise NotImplementedError
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
+        raise NotImplementedError
+
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        """Merge ``metadata`` into the object's (the server's update merges, FACTS)."""
+        raise NotImplementedError
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        """One page of entries as the SDK gives them (role, content, creation time), for
+        tools that show them; the answer is ``(entries, has_more)``."""
         raise NotImplementedError
 
 
@@ -209,6 +231,24 @@ class ThreadsBackend(Backend):
             f"delete message {entry_id} of thread {container_id}",
             lambda c: quiet(c.beta.threads.messages.delete)(entry_id, thread_id=container_id),
             lambda _: None,
+        )
+
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        md = dict(metadata)
+        return Request(
+            f"update thread {id_}",
+            lambda c: quiet(c.beta.threads.update)(id_, metadata=md),
+            lambda _: None,
+        )
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        kwargs = _page_kwargs(order, after, limit)
+        return Request(
+            f"list messages of thread {container_id}",
+            lambda c: quiet(c.beta.threads.messages.list)(container_id, **kwargs),
+            _raw_page,
         )
 
 
@@ -287,6 +327,24 @@ class ConversationsBackend(Backend):
             lambda _: None,
         )
 
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        md = dict(metadata)
+        return Request(
+            f"update conversation {id_}",
+            lambda c: c.conversations.update(id_, metadata=md),
+            lambda _: None,
+        )
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        kwargs = _page_kwargs(order, after, limit)
+        return Request(
+            f"list items of conversation {container_id}",
+            lambda c: c.conversations.items.list(container_id, **kwargs),
+            _raw_page,
+        )
+
 
 BACKENDS: dict[str, type[Backend]] = {
     "threads": ThreadsBackend,
@@ -311,3 +369,30 @@ def backend_for_id(id_: str) -> str:
     raise InvalidIdError(
         f"{id_[:80]!r} is neither a thread ID (thread_...) nor a conversation ID (conv_...)"
     )
+
+
+def call(client: Any, request: Request[T]) -> T:
+    """Send ``request`` on a sync SDK client and read its answer: 1 request, retried by the
+    SDK's own policy only (the index's requests go through ``_transport.py`` instead)."""
+    return request.parse(request.send(client))
+
+
+def iter_entries(
+    client: Any,
+    container_id: str,
+    *,
+    order: Literal["asc", "desc"] = "asc",
+    page_size: int = 100,
+) -> Iterator[Any]:
+    """Every message (thread) or item (conversation) of a container as the SDK gives them,
+    in ``order``: 1 request a page of ``page_size``."""
+    backend = make_backend(backend_for_id(container_id))
+    after: str | None = None
+    while True:
+        entries, has_more = call(
+            client, backend.entries_page(container_id, order=order, after=after, limit=page_size)
+        )
+        yield from entries
+        if not has_more or not entries:
+            return
+        after = entries[-1].id

@@ -12,13 +12,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from linkedthreads import LinkedThreadsError
+from linkedthreads._backends import backend_for_id, call, iter_entries, make_backend
 from linkedthreads._objects import metadata_of, role_of, text_of
-from linkedthreads._quiet import quiet
 
 from ._output import iso_time
 
 if TYPE_CHECKING:
     import openai
+
+__all__ = ["ChildInfo", "backend_of", "fetch", "fetch_many", "iter_entries", "retrieve"]
 
 LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (docs/design.md)
 WORKERS = 8
@@ -55,7 +58,12 @@ class ChildInfo:
 
 
 def backend_of(child_id: str) -> str:
-    return "conversations" if child_id.startswith("conv_") else "threads"
+    """The backend of a child's ID (its prefix); anything else is taken for a thread, whose
+    request then fails with the server's own answer."""
+    try:
+        return backend_for_id(child_id)
+    except LinkedThreadsError:
+        return "threads"
 
 
 def index_of(metadata: dict[str, str]) -> str | None:
@@ -73,21 +81,14 @@ def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildInf
     """One child's details. Cost: 1 request, 2 with ``first_text``."""
     import openai
 
+    backend = make_backend(backend_of(child_id))
     try:
-        if backend_of(child_id) == "conversations":
-            obj: Any = client.conversations.retrieve(child_id)
-            first: list[Any] = (
-                client.conversations.items.list(child_id, order="asc", limit=1).data
-                if first_text
-                else []
-            )
-        else:
-            obj = quiet(client.beta.threads.retrieve)(child_id)
-            first = (
-                quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=1).data
-                if first_text
-                else []
-            )
+        obj = call(client, backend.retrieve(child_id)).raw
+        first: list[Any] = (
+            call(client, backend.entries_page(child_id, order="asc", after=None, limit=1))[0]
+            if first_text
+            else []
+        )
     except openai.NotFoundError:
         return ChildInfo(child_id, exists=False, reads=1)
     info = ChildInfo(
@@ -134,16 +135,6 @@ def fetch_many(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def iter_entries(client: openai.OpenAI, child_id: str) -> Iterator[Any]:
-    """Every message (thread) or item (conversation) of a child, oldest first (the SDK
-    pages through them: 1 request a page)."""
-    if backend_of(child_id) == "conversations":
-        yield from client.conversations.items.list(child_id, order="asc", limit=100)
-    else:
-        yield from quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=100)
-
-
 def retrieve(client: openai.OpenAI, child_id: str) -> Any:
-    if backend_of(child_id) == "conversations":
-        return client.conversations.retrieve(child_id)
-    return quiet(client.beta.threads.retrieve)(child_id)
+    """The child as the SDK gives it. Cost: 1 request."""
+    return call(client, make_backend(backend_of(child_id)).retrieve(child_id)).raw

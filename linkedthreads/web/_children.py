@@ -15,8 +15,8 @@ from typing import Any
 
 import openai
 
+from linkedthreads._backends import call, make_backend
 from linkedthreads._objects import metadata_of, role_of, text_of
-from linkedthreads._quiet import quiet
 
 LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (CHILD_TAG_KEY)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -155,28 +155,23 @@ class Reader:
     def __init__(self, client: openai.OpenAI, backend: str, workers: int = 64) -> None:
         self.client = client
         self.backend = backend
+        self._backend = make_backend(backend)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkedthreads-web")
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _retrieve(self, child_id: str) -> Any:
-        if self.backend == "conversations":
-            return self.client.conversations.retrieve(child_id)
-        return quiet(self.client.beta.threads.retrieve)(child_id)
+        return call(self.client, self._backend.retrieve(child_id)).raw
 
-    def _entries(self, child_id: str, *, limit: int, after: str | None = None) -> Any:
-        if self.backend == "conversations":
-            return self.client.conversations.items.list(
-                child_id, order="asc", limit=limit, after=after or openai.omit
-            )
-        return quiet(self.client.beta.threads.messages.list)(
-            child_id, order="asc", limit=limit, after=after or openai.omit
-        )
+    def _page(self, child_id: str, *, limit: int, after: str | None) -> tuple[list[Any], bool]:
+        """One page of entries, oldest first, and whether there are more."""
+        request = self._backend.entries_page(child_id, order="asc", after=after, limit=limit)
+        return call(self.client, request)
 
     def _first(self, child_id: str) -> list[Any]:
         try:
-            return list(self._entries(child_id, limit=1).data)
+            return self._page(child_id, limit=1, after=None)[0]
         except openai.NotFoundError:
             return []
 
@@ -235,10 +230,9 @@ class Reader:
         entries: list[Entry] = []
         after: str | None = None
         while len(entries) < limit:
-            page = self._entries(child_id, limit=min(100, limit - len(entries)), after=after)
-            data = list(page.data)
+            data, has_more = self._page(child_id, limit=min(100, limit - len(entries)), after=after)
             entries.extend(entry_of(e) for e in data)
-            if not data or not getattr(page, "has_more", False):
+            if not data or not has_more:
                 return child, entries, False
             after = data[-1].id
         return child, entries, True
