@@ -35,6 +35,7 @@ from ._codec import (
     encode_ids,
     encode_slots,
     ids_to_bits,
+    page_bits,
     slot_capacity_bits,
 )
 from ._compaction import PlannedPage, Rebuilder, incremental_layout
@@ -393,8 +394,12 @@ class Core:
     def __post_init__(self, created: bool) -> None:
         self.gate = write_gate(self.root_id, created)
         self.capacity = slot_capacity_bits(self.alphabet)
+        if self.settings.max_page_ids is not None:
+            small = page_bits(self._sample_id, self.settings.max_page_ids)
+            self.capacity = min(self.capacity, small)
         self.cache = PageCache(self.settings.page_cache_ids)
-        self.until_check = random.randint(1, self.settings.compact_every)
+        first = self.settings.first_compaction_after
+        self.until_check = first or random.randint(1, self.settings.compact_every)
 
     @functools.cached_property
     def _sample_id(self) -> str:

@@ -30,10 +30,12 @@ from linkedthreads import ThreadIndex
 
 from .emulator import raw_client
 from .objects import fake_ids
-from .settings import SCALE, shrink_pages, torture_settings
+from .settings import SCALE, torture_settings
 
-SETTINGS = torture_settings(compact_every=4, max_overlay=6, bulk_batch=3, gc_grace_seconds=0.5)
 PAGE_IDS = 8
+SETTINGS = torture_settings(
+    compact_every=4, max_overlay=6, bulk_batch=3, gc_grace_seconds=0.5, page_ids=PAGE_IDS
+)
 FAULTS = {"fault_rate": 0.1, "lost_response_rate": 0.1, "retry_after_s": 0}
 
 
@@ -59,7 +61,6 @@ class IndexMachine(RuleBasedStateMachine):
             codec=codec,  # type: ignore[arg-type]
             settings=SETTINGS,
         )
-        shrink_pages(self.index, PAGE_IDS)
         self.pool = fake_ids(self.backend, 40, random.Random(seed))
         self.known = list(self.pool)
 
@@ -154,7 +155,6 @@ class IndexMachine(RuleBasedStateMachine):
     def reopen(self) -> None:
         self.ix.close()
         self.index = ThreadIndex.open(self.client, self.ix.root_id, settings=SETTINGS)
-        shrink_pages(self.index, PAGE_IDS)
 
     # -- invariants -------------------------------------------------------------------------
 

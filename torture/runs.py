@@ -28,7 +28,7 @@ from .history import History, Op, read_logs
 from .journal import checkpoints, referenced_index_objects
 from .objects import create_raw, fake_ids, read_journal_texts
 from .report import Report
-from .settings import INF, INFLIGHT_SLACK_S, shrink_pages, torture_settings
+from .settings import INF, INFLIGHT_SLACK_S, torture_settings
 from .worker import _error_text, checker_main, process_context, worker_main
 
 
@@ -39,11 +39,10 @@ def _prepare(cfg: RunConfig, emu: Any, log_dir: str) -> dict[str, Any]:
         client,
         backend=cfg.backend,  # type: ignore[arg-type]
         codec=cfg.codec,  # type: ignore[arg-type]
-        settings=torture_settings(**cfg.settings),
+        settings=torture_settings(page_ids=cfg.page_ids, **cfg.settings),
     )
     rng = random.Random(cfg.seed)
     seeded: list[str] = []
-    shrink_pages(index, cfg.page_ids)
     if cfg.seeded:
         seeded = fake_ids(cfg.backend, cfg.seeded, rng)
         index.add_many(seeded)

@@ -10,7 +10,6 @@ from typing import Any
 from linkedthreads import (
     IndexSettings,
     RetryPolicy,
-    ThreadIndex,
 )
 
 SCALE = float(os.environ.get("LINKEDTHREADS_TORTURE_SCALE", "1") or "1")
@@ -41,7 +40,7 @@ def scaled(n: float, minimum: int = 1) -> int:
 GRACE_S = 4.0
 
 
-def torture_settings(**changes: Any) -> IndexSettings:
+def torture_settings(*, page_ids: int | None = None, **changes: Any) -> IndexSettings:
     """Settings that make compaction, collection and rebuilds happen all the time.
 
     compact_every=8 (a compaction every few appends), bulk_batch=4 (bulk calls span
@@ -58,14 +57,9 @@ def torture_settings(**changes: Any) -> IndexSettings:
         "gc_grace_seconds": GRACE_S,
         "retry": RetryPolicy.instant(attempts=12),
     }
+    if page_ids:
+        # Small pages (``max_page_ids``) make page writes, rebuilds, directories and
+        # collection frequent with lists of a few hundred IDs; readers need nothing.
+        base["max_page_ids"] = page_ids
     base.update(changes)
     return IndexSettings(**base)
-
-
-def shrink_pages(index: ThreadIndex, page_ids: int | None) -> None:
-    """Make this instance write pages of about ``page_ids`` IDs (white box, as the unit tests
-    do): small pages make page writes, rebuilds, directories and collection frequent with
-    lists of a few hundred IDs. Readers need nothing: pages say what they hold."""
-    if page_ids:
-        per_id = 143 if index.backend == "threads" else 192
-        index._core.capacity = 57 + per_id * page_ids

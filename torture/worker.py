@@ -21,7 +21,7 @@ from linkedthreads import (
     ThreadIndex,
 )
 
-from .settings import OP_TAG, PUBLIC_ERRORS, shrink_pages, torture_settings
+from .settings import OP_TAG, PUBLIC_ERRORS, torture_settings
 
 WEIGHTS: dict[str, int] = {
     "create_child": 20,
@@ -223,10 +223,8 @@ def worker_main(cfg: dict[str, Any]) -> None:
     warnings.simplefilter("ignore")
     seed = cfg["seed"]
     client = make_client(cfg, seed)
-    index = ThreadIndex.open(
-        client, cfg["root_id"], settings=torture_settings(**cfg.get("settings", {}))
-    )
-    shrink_pages(index, cfg.get("page_ids"))
+    settings = torture_settings(page_ids=cfg.get("page_ids"), **cfg.get("settings", {}))
+    index = ThreadIndex.open(client, cfg["root_id"], settings=settings)
     workers = [
         Worker(cfg, f"{cfg['name']}.{t}", index, seed * 1000 + t)
         for t in range(cfg.get("threads", 1))
