@@ -19,7 +19,7 @@ from typing import Any
 
 from linkedthreads import ThreadIndex, __version__
 
-from . import _alternatives, _concurrency, _density, _ours, _report
+from . import _alternatives, _concurrency, _density, _docs, _ours, _report
 from ._config import QUICK, Config
 from ._host import Host, Recorder, list_endpoints_supported
 from ._measure import log
@@ -140,16 +140,13 @@ def run_backend(
 
 
 def _write_readmes(results: dict[str, Any], out_dir: Path) -> None:
-    """The default output also updates benchmarks/README.md and the project README's
-    seconds table (between their markers)."""
+    """The default output also rewrites every figure of the docs from ``results`` (the
+    blocks between markers in the README, benchmarks/README.md, docs/design.md:
+    ``_docs.BLOCKS``)."""
     if out_dir.resolve() != DEFAULT_OUT.resolve():
         return
-    readme = Path(__file__).parent / "README.md"
-    if readme.exists():
-        readme.write_text(_report.splice(readme.read_text(), results))
-    project = Path(__file__).parent.parent / "README.md"
-    if project.exists() and _report.SECONDS_BEGIN in (text := project.read_text()):
-        project.write_text(_report.splice_readme_seconds(text, results))
+    for path in _docs.write(results):
+        log(f"figures rewritten in {path}")
 
 
 def report_only(cfg: Config, out_dir: Path) -> int:
