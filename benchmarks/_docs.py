@@ -10,6 +10,8 @@ docs are what the committed results give, so that a figure copied by hand fails 
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,28 +19,63 @@ from ._format import R, _n, fmt
 from ._report import headline
 from ._seconds_tables import readme_seconds
 
-__all__ = ["BLOCKS", "begin", "end", "regenerate", "splice", "write"]
+__all__ = ["BLOCKS", "begin", "end", "regenerate", "splice", "standalone", "write"]
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+MAIN = "python -m benchmarks"
 
 
-def begin(name: str) -> str:
-    return f"<!-- {name}: written by python -m benchmarks -->"
+def begin(name: str, by: str = MAIN) -> str:
+    return f"<!-- {name}: written by {by} -->"
 
 
 def end(name: str) -> str:
     return f"<!-- /{name} -->"
 
 
-def splice(text: str, name: str, content: str) -> str:
-    """``text`` with block ``name`` replaced by ``content`` (a block ending in a newline
-    starts on the line after its marker; one without stands inline)."""
-    head, sep, rest = text.partition(begin(name))
+def splice(text: str, name: str, content: str, by: str = MAIN) -> str:
+    """``text`` with block ``name`` (written by the command ``by``) replaced by
+    ``content`` (a block ending in a newline starts on the line after its marker; one
+    without stands inline)."""
+    head, sep, rest = text.partition(begin(name, by))
     _, sep2, tail = rest.partition(end(name))
     if not sep or not sep2:
         raise ValueError(f"no {name!r} markers")
     gap = "\n" if content.endswith("\n") else ""
-    return f"{head}{begin(name)}{gap}{content}{end(name)}{tail}"
+    return f"{head}{begin(name, by)}{gap}{content}{end(name)}{tail}"
+
+
+def standalone(
+    argv: list[str] | None,
+    *,
+    module: str,
+    doc: str | None,
+    add_options: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], R],
+    markdown: Callable[[R], str],
+) -> int:
+    """``main`` of a benchmark run on its own (``python -m benchmarks.NAME``): its options,
+    and ``--report-only``; it runs (``run``), keeps the results in ``results/NAME.json``
+    and writes its block (``NAME``) of ``benchmarks/README.md`` with ``markdown``."""
+    name = module.rpartition(".")[2]
+    prog = f"python -m {module}"
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    add_options(parser)
+    parser.add_argument(
+        "--report-only", action="store_true", help=f"rewrite the README table from {name}.json"
+    )
+    args = parser.parse_args(argv)
+    raw = RESULTS / f"{name}.json"
+    if args.report_only:
+        results = json.loads(raw.read_text())
+    else:
+        results = run(args)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        raw.write_text(json.dumps(results, indent=1) + "\n")
+    readme = ROOT / "benchmarks" / "README.md"
+    readme.write_text(splice(readme.read_text(), name, markdown(results), by=prog))
+    return 0
 
 
 def _sizes(results: R, backend: str) -> list[str]:

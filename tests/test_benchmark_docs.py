@@ -3,6 +3,7 @@ regenerating the report and the docs' blocks from it changes no byte (no benchma
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -56,3 +57,15 @@ def test_a_figure_copied_by_hand_is_caught(committed_results: dict[str, object])
     edited = _docs.splice(text, "locator-bound", "2.00 for conversations")
     assert edited != text
     assert _docs.splice(edited, "locator-bound", _docs.locator_bound(committed_results)) == text
+
+
+@pytest.mark.parametrize("module", ["benchmarks.scale", "benchmarks.startup"])
+def test_standalone_blocks_are_generated_from_their_json(module: str) -> None:
+    """The blocks ``python -m benchmarks.scale`` and ``.startup`` write in
+    benchmarks/README.md are their report of ``results/scale.json``, ``startup.json``."""
+    report = importlib.import_module(module)
+    name = module.rpartition(".")[2]
+    results = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    spliced = _docs.splice(text, name, report.markdown(results), by=f"python -m {module}")
+    assert spliced == text, f"run `python -m {module} --report-only`"
