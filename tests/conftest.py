@@ -10,11 +10,11 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, DENSE
-from linkedthreads._flows import Core
 from linkedthreads._index import run_sync
+from linkedthreads._protocol import IndexState
 from linkedthreads._transport import SyncExecutor
 
 from .memory_client import MemoryClient
@@ -46,7 +46,7 @@ def memory_index(
     if root_id is None:
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
-    core = Core(backend, root_id, alphabet, settings, created=created)
+    core = IndexState(backend, root_id, alphabet, settings, created=created)
     return ThreadIndex(executor, core)
 
 

@@ -27,8 +27,8 @@ from linkedthreads import (
     MetadataError,
     ThreadIndex,
 )
-from linkedthreads import _flows as flows
 from linkedthreads._codec import DENSE_PROBE, KEY_PROBE
+from linkedthreads._protocol import compaction
 from linkedthreads.emulator import _validation
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
@@ -327,7 +327,7 @@ def test_repair_mends_an_index_broken_before_the_fix(
     root = legacy_root(client, backend)
     emu.update_settings(metadata_keys=mode)
     with monkeypatch.context() as m:
-        m.setattr(flows, "check_pages", lambda *a: None, raising=False)  # before the fix
+        m.setattr(compaction, "check_pages", lambda *a: None)  # before the fix
         old = ThreadIndex.open(client, root, settings=SMALL_PAGES)
         ids = [c.id for c in old.create_children(100)]
         old.remove(ids[5])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 
 from linkedthreads import IndexSettings, RetryPolicy
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._journal import Record
 
 from .conftest import memory_index
