@@ -112,13 +112,16 @@ def test_user_records_do_not_wait_behind_a_checkpoint_too_long(backend: str) -> 
     with Emulator(max_text_chars=8_000) as emu:
         client = emu.client()
         # A limit of 60,000 (as if learned elsewhere): the checkpoint fits it.
-        settings = IndexSettings(retry=FAST, compact_every=8, max_record_chars=60_000)
+        # A compaction due after the six appends below, at the create_child.
+        settings = IndexSettings(
+            retry=FAST, compact_every=8, first_compaction_after=6, max_record_chars=60_000
+        )
         ix = ThreadIndex.create(client, backend=backend, codec="dense", settings=settings)
         # Every record fits 8,000 but the overlay of 600 unpaged IDs does not.
         ids = fake_ids(backend, 600, random.Random(3))
         for start in range(0, 600, 100):
             ix.add_many(ids[start : start + 100])
-        ix._core.compaction_countdown = 0
+        assert ix.stats().checkpointed is False  # no compaction yet
         child = ix.create_child().id  # plans a checkpoint, whose append is refused
         assert ix.record_limit == 8_000
         assert not ix._core.pending
