@@ -147,7 +147,18 @@ class Backend:
         after: str | None = None,
         limit: int = 100,
     ) -> Request[tuple[list[EntryText], bool]]:
-        """One page of entries; the answer is ``(entries, has_more)``."""
+        """One page of entries, as their IDs and texts; the answer is ``(entries, has_more)``."""
+        raw = self.entries_page(container_id, order=order, after=after, limit=limit)
+
+        def parse(page: Any) -> tuple[list[EntryText], bool]:
+            entries, has_more = raw.parse(page)
+            return [EntryText(e.id, self.entry_text(e)) for e in entries], has_more
+
+        return Request(raw.what, raw.send, parse)
+
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        """The text of a message or item as the SDK gives it."""
         raise NotImplementedError
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
@@ -208,29 +219,10 @@ class ThreadsBackend(Backend):
             container=container_id,
         )
 
-    def list_entries(
-        self,
-        container_id: str,
-        *,
-        order: Literal["asc", "desc"],
-        after: str | None = None,
-        limit: int = 100,
-    ) -> Request[tuple[list[EntryText], bool]]:
-        kwargs = _page_kwargs(order, after, limit)
-
-        def parse(page: Any) -> tuple[list[EntryText], bool]:
-            out = []
-            for msg in page.data:
-                parts = getattr(msg, "content", None) or []
-                text = "".join(getattr(getattr(p, "text", None), "value", "") or "" for p in parts)
-                out.append(EntryText(msg.id, text))
-            return out, bool(page.has_more)
-
-        return Request(
-            f"list messages of thread {container_id}",
-            lambda c: quiet(c.beta.threads.messages.list)(container_id, **kwargs),
-            parse,
-        )
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        parts = getattr(entry, "content", None) or []
+        return "".join(getattr(getattr(p, "text", None), "value", "") or "" for p in parts)
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
@@ -302,31 +294,10 @@ class ConversationsBackend(Backend):
             container=container_id,
         )
 
-    def list_entries(
-        self,
-        container_id: str,
-        *,
-        order: Literal["asc", "desc"],
-        after: str | None = None,
-        limit: int = 100,
-    ) -> Request[tuple[list[EntryText], bool]]:
-        kwargs = _page_kwargs(order, after, limit)
-
-        def parse(page: Any) -> tuple[list[EntryText], bool]:
-            out = []
-            for item in page.data:
-                parts = getattr(item, "content", None) or []
-                text = "".join(
-                    t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str)
-                )
-                out.append(EntryText(item.id, text))
-            return out, bool(page.has_more)
-
-        return Request(
-            f"list items of conversation {container_id}",
-            lambda c: c.conversations.items.list(container_id, **kwargs),
-            parse,
-        )
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        parts = getattr(entry, "content", None) or []
+        return "".join(t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str))
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
