@@ -3,11 +3,11 @@ shows."""
 
 from __future__ import annotations
 
-from ._format import ALT, R, _largest, _n, fmt, table
+from ._format import R, _largest, fmt
 from ._seconds_tables import seconds_tables
 from ._tables import (
     _all_table,
-    _alt_rows,
+    _alt_table,
     _alt_tables,
     _concurrency_table,
     _density_table,
@@ -73,17 +73,7 @@ def headline(results: R) -> str:
         "its requests.\n\n",
     ]
     for backend, b in results["backends"].items():
-        n, s = _largest(b)
-        header = [
-            "operation",
-            "ours: requests",
-            "ours: round trips",
-            "(a) naive: requests",
-            "(a) naive: round trips",
-            f"{ALT[backend]}: requests",
-            "round trips",
-        ]
-        out += [f"#### {backend}, {_n(n)}\n\n", table(header, _alt_rows(s)), "\n"]
+        out.append(_alt_table(backend, *_largest(b)))
     out += ["### Seconds at the modelled latency, at the largest N\n\n", seconds_tables(results)]
     out += ["### Density\n\n", _density_table(results)]
     out += ["\n### Concurrent writers\n\n", _concurrency_table(results)]

@@ -282,19 +282,24 @@ def _alt_rows(s: R) -> list[list[str]]:
     return rows
 
 
+def _alt_table(backend: str, n: str, s: R) -> str:
+    """Ours against the alternatives at one size, operation by operation."""
+    header = [
+        "operation",
+        "ours: requests",
+        "ours: round trips",
+        "(a) naive: requests",
+        "(a) naive: round trips",
+        f"{ALT[backend]}: requests",
+        "round trips",
+    ]
+    return f"#### {backend}, {_n(n)}\n\n" + table(header, _alt_rows(s)) + "\n"
+
+
 def _alt_tables(backend: str, b: R) -> str:
     out = ""
     for n, s in b["sizes"].items():
-        header = [
-            "operation",
-            "ours: requests",
-            "ours: round trips",
-            "(a) naive: requests",
-            "(a) naive: round trips",
-            f"{ALT[backend]}: requests",
-            "round trips",
-        ]
-        out += f"#### {backend}, {_n(n)}\n\n" + table(header, _alt_rows(s)) + "\n"
+        out += _alt_table(backend, n, s)
     return out
 
 

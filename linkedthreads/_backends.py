@@ -87,6 +87,13 @@ def _container(obj: Any) -> Container:
     return Container(obj.id, _metadata_of(obj), obj)
 
 
+def _metadata_argument(metadata: Mapping[str, str] | None) -> Any:
+    """``metadata=`` of a create: the SDK's ``omit`` when there is none."""
+    import openai  # here, not at import: the SDK costs about a second of start-up
+
+    return dict(metadata) if metadata is not None else openai.omit
+
+
 def _raw_page(page: Any) -> tuple[list[Any], bool]:
     return list(page.data), bool(page.has_more)
 
@@ -186,9 +193,7 @@ class ThreadsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
-        import openai  # here, not at import: the SDK costs about a second of start-up
-
-        md = dict(metadata) if metadata is not None else openai.omit
+        md = _metadata_argument(metadata)
         return Request(
             "create thread",
             lambda c: quiet(c.beta.threads.create)(metadata=md, **kwargs),
@@ -260,9 +265,7 @@ class ConversationsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
-        import openai  # here, not at import: the SDK costs about a second of start-up
-
-        md = dict(metadata) if metadata is not None else openai.omit
+        md = _metadata_argument(metadata)
         return Request(
             "create conversation",
             lambda c: c.conversations.create(metadata=md, **kwargs),
