@@ -7,22 +7,20 @@ Writes ``DIR/results.json`` (raw), ``DIR/results.md`` (tables, targets) and
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from linkedthreads import ThreadIndex, __version__
+from linkedthreads import ThreadIndex
 
-from . import _alternatives, _concurrency, _density, _ours, _report
+from . import _alternatives, _concurrency, _density, _docs, _ours, _report
 from ._config import QUICK, Config
 from ._host import Host, Recorder, list_endpoints_supported
-from ._measure import log
+from ._measure import log, run_meta
 
 DEFAULT_OUT = Path(__file__).parent / "results"
 
@@ -140,16 +138,13 @@ def run_backend(
 
 
 def _write_readmes(results: dict[str, Any], out_dir: Path) -> None:
-    """The default output also updates benchmarks/README.md and the project README's
-    seconds table (between their markers)."""
+    """The default output also rewrites every figure of the docs from ``results`` (the
+    blocks between markers in the README, benchmarks/README.md, docs/design.md:
+    ``_docs.BLOCKS``)."""
     if out_dir.resolve() != DEFAULT_OUT.resolve():
         return
-    readme = Path(__file__).parent / "README.md"
-    if readme.exists():
-        readme.write_text(_report.splice(readme.read_text(), results))
-    project = Path(__file__).parent.parent / "README.md"
-    if project.exists() and _report.SECONDS_BEGIN in (text := project.read_text()):
-        project.write_text(_report.splice_readme_seconds(text, results))
+    for path in _docs.write(results):
+        log(f"figures rewritten in {path}")
 
 
 def report_only(cfg: Config, out_dir: Path) -> int:
@@ -175,14 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         log("this emulator has no list_endpoints setting: alternatives (b) and (c) skipped")
     results: dict[str, Any] = {
         "meta": {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "linkedthreads": __version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+            **run_meta("python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)),
             "list_endpoints": listing,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "config": cfg.to_json(),
         "limits": {

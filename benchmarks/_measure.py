@@ -30,6 +30,25 @@ __all__ = [
 T = TypeVar("T")
 
 
+def run_meta(command: str) -> dict[str, Any]:
+    """What a run records of itself first: when, what, where and how it was started."""
+    import datetime
+    import os
+    import platform
+
+    from linkedthreads import __version__
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "linkedthreads": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "command": command,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def log(message: str) -> None:
     """Progress on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

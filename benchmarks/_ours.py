@@ -218,7 +218,7 @@ def write_figures(
 
     # Random old children: IDs in pages. Removing them hides them until a rebuild.
     paged = ids[: index.stats().page_slots]
-    cycle = index._core.overlay_limit  # removals that wait before a rebuild (design 7.2)
+    cycle = index.overlay_limit  # removals that wait before a rebuild (design 7.2)
     k = min(cfg.random_ops or cycle, len(ids) // 4)
     picked = rng.sample(paged, min(2 * k, len(paged)))
     old_delete, old_remove = picked[:k], picked[k:]

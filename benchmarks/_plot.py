@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ._report import _get
+from ._format import _get
 
 __all__ = ["plot"]
 

@@ -12,30 +12,27 @@ setup, then ``add_many`` in chunks of 2,000 and one ``compact()``). Writes
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from linkedthreads import CHILD_TAG_KEY, ThreadIndex, __version__
+from linkedthreads import CHILD_TAG_KEY, ThreadIndex
 
+from ._docs import standalone
 from ._host import Host
-from ._measure import count, log, peak_memory
+from ._measure import count, log, peak_memory, run_meta
 from ._ours import SETTINGS, _drain
 from ._populate import create_objects, journal_page_bytes
 from ._seconds import Latency
 
-__all__ = ["BEGIN", "END", "main", "markdown", "splice"]
+__all__ = ["main", "markdown"]
 
 OUT = Path(__file__).parent / "results"
-BEGIN = "<!-- scale: written by python -m benchmarks.scale -->"
-END = "<!-- /scale -->"
 CHUNK = 2_000
 
 
@@ -92,15 +89,7 @@ def _measure(host: Host, index: ThreadIndex, lone: int) -> dict[str, Any]:
 
 def run(sizes: tuple[int, ...], lone: int) -> dict[str, Any]:
     results: dict[str, Any] = {
-        "meta": {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "linkedthreads": __version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "command": "python -m benchmarks.scale " + " ".join(sys.argv[1:]),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
+        "meta": run_meta("python -m benchmarks.scale " + " ".join(sys.argv[1:])),
         "sizes": {},
     }
     started = time.perf_counter()
@@ -182,35 +171,30 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
     )
 
 
-def splice(readme: str, results: dict[str, Any]) -> str:
-    head, sep, rest = readme.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not sep or not sep2:
-        raise ValueError("the README has no scale markers")
-    return f"{head}{BEGIN}\n{markdown(results)}{END}{tail}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sizes",
         default="1000,10000,100000,1000000",
         help="index sizes, comma-separated (default 1000,10000,100000,1000000)",
     )
     parser.add_argument("--lone", type=int, default=64, help="lone create_child calls a size")
-    parser.add_argument(
-        "--report-only", action="store_true", help="rewrite the README table from scale.json"
-    )
-    args = parser.parse_args(argv)
-    if args.report_only:
-        results = json.loads((OUT / "scale.json").read_text())
-    else:
-        sizes = tuple(sorted(int(s.replace("_", "")) for s in args.sizes.split(",")))
-        results = run(sizes, args.lone)
-    readme = Path(__file__).parent / "README.md"
-    readme.write_text(splice(readme.read_text(), results))
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    results = run(tuple(sorted(int(s.replace("_", "")) for s in args.sizes.split(","))), args.lone)
     log(f"scale: done in {results['meta']['seconds']} s")
-    return 0
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    return standalone(
+        argv,
+        module="benchmarks.scale",
+        doc=__doc__,
+        add_options=_options,
+        run=_run,
+        markdown=markdown,
+    )
 
 
 if __name__ == "__main__":

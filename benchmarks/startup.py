@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import resource
@@ -25,13 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._docs import standalone
 from ._measure import log
 
-__all__ = ["BEGIN", "END", "main", "markdown"]
+__all__ = ["main", "markdown"]
 
 OUT = Path(__file__).parent / "results"
-BEGIN = "<!-- startup: written by python -m benchmarks.startup -->"
-END = "<!-- /startup -->"
 HELP_WITHIN = 0.3
 IMPORT_WITHIN = 0.4
 
@@ -160,31 +158,20 @@ def markdown(results: dict[str, Any]) -> str:
     )
 
 
-def splice(readme: str, results: dict[str, Any]) -> str:
-    head, sep, rest = readme.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not sep or not sep2:
-        raise ValueError("the README has no start-up markers")
-    return f"{head}{BEGIN}\n{markdown(results)}{END}{tail}"
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=int, default=15, help="turns (default 15)")
+    parser.add_argument("--children", type=int, default=1_000, help="children of the ls index")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.startup", description=__doc__)
-    parser.add_argument("--runs", type=int, default=15, help="turns (default 15)")
-    parser.add_argument("--children", type=int, default=1_000, help="children of the ls index")
-    parser.add_argument(
-        "--report-only", action="store_true", help="rewrite the README table from startup.json"
+    return standalone(
+        argv,
+        module="benchmarks.startup",
+        doc=__doc__,
+        add_options=_options,
+        run=lambda args: run(args.runs, args.children),
+        markdown=markdown,
     )
-    args = parser.parse_args(argv)
-    if args.report_only:
-        results = json.loads((OUT / "startup.json").read_text())
-    else:
-        results = run(args.runs, args.children)
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "startup.json").write_text(json.dumps(results, indent=1) + "\n")
-    readme = Path(__file__).parent / "README.md"
-    readme.write_text(splice(readme.read_text(), results))
-    return 0
 
 
 if __name__ == "__main__":

@@ -4,11 +4,16 @@ A backend builds ``Request`` values: what to call on an SDK client and how to re
 answer. The same request runs on ``openai.OpenAI`` and on ``openai.AsyncOpenAI`` (their
 methods have the same names), so one backend serves the sync and the async front ends; the
 executors in ``_transport.py`` send them. A backend knows nothing of the index protocol.
+
+This is the one place that knows which SDK method serves which backend: the command line,
+the web page, the torture harness and the benchmarks make their own requests (a child's
+details, its messages or items, raw objects) through it too, with ``call`` (one request
+on a sync client, the SDK's own retries only) and ``iter_entries``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -24,6 +29,8 @@ __all__ = [
     "EntryText",
     "Request",
     "backend_for_id",
+    "call",
+    "iter_entries",
     "make_backend",
 ]
 
@@ -78,6 +85,17 @@ def _metadata_of(obj: Any) -> dict[str, str]:
 
 def _container(obj: Any) -> Container:
     return Container(obj.id, _metadata_of(obj), obj)
+
+
+def _metadata_argument(metadata: Mapping[str, str] | None) -> Any:
+    """``metadata=`` of a create: the SDK's ``omit`` when there is none."""
+    import openai  # here, not at import: the SDK costs about a second of start-up
+
+    return dict(metadata) if metadata is not None else openai.omit
+
+
+def _raw_page(page: Any) -> tuple[list[Any], bool]:
+    return list(page.data), bool(page.has_more)
 
 
 def _page_kwargs(order: str, after: str | None, limit: int) -> dict[str, Any]:
@@ -136,10 +154,32 @@ class Backend:
         after: str | None = None,
         limit: int = 100,
     ) -> Request[tuple[list[EntryText], bool]]:
-        """One page of entries; the answer is ``(entries, has_more)``."""
+        """One page of entries, as their IDs and texts; the answer is ``(entries, has_more)``."""
+        raw = self.entries_page(container_id, order=order, after=after, limit=limit)
+
+        def parse(page: Any) -> tuple[list[EntryText], bool]:
+            entries, has_more = raw.parse(page)
+            return [EntryText(e.id, self.entry_text(e)) for e in entries], has_more
+
+        return Request(raw.what, raw.send, parse)
+
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        """The text of a message or item as the SDK gives it."""
         raise NotImplementedError
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
+        raise NotImplementedError
+
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        """Merge ``metadata`` into the object's (the server's update merges, FACTS)."""
+        raise NotImplementedError
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        """One page of entries as the SDK gives them (role, content, creation time), for
+        tools that show them; the answer is ``(entries, has_more)``."""
         raise NotImplementedError
 
 
@@ -153,9 +193,7 @@ class ThreadsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
-        import openai  # here, not at import: the SDK costs about a second of start-up
-
-        md = dict(metadata) if metadata is not None else openai.omit
+        md = _metadata_argument(metadata)
         return Request(
             "create thread",
             lambda c: quiet(c.beta.threads.create)(metadata=md, **kwargs),
@@ -186,35 +224,34 @@ class ThreadsBackend(Backend):
             container=container_id,
         )
 
-    def list_entries(
-        self,
-        container_id: str,
-        *,
-        order: Literal["asc", "desc"],
-        after: str | None = None,
-        limit: int = 100,
-    ) -> Request[tuple[list[EntryText], bool]]:
-        kwargs = _page_kwargs(order, after, limit)
-
-        def parse(page: Any) -> tuple[list[EntryText], bool]:
-            out = []
-            for msg in page.data:
-                parts = getattr(msg, "content", None) or []
-                text = "".join(getattr(getattr(p, "text", None), "value", "") or "" for p in parts)
-                out.append(EntryText(msg.id, text))
-            return out, bool(page.has_more)
-
-        return Request(
-            f"list messages of thread {container_id}",
-            lambda c: quiet(c.beta.threads.messages.list)(container_id, **kwargs),
-            parse,
-        )
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        parts = getattr(entry, "content", None) or []
+        return "".join(getattr(getattr(p, "text", None), "value", "") or "" for p in parts)
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
             f"delete message {entry_id} of thread {container_id}",
             lambda c: quiet(c.beta.threads.messages.delete)(entry_id, thread_id=container_id),
             lambda _: None,
+        )
+
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        md = dict(metadata)
+        return Request(
+            f"update thread {id_}",
+            lambda c: quiet(c.beta.threads.update)(id_, metadata=md),
+            lambda _: None,
+        )
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        kwargs = _page_kwargs(order, after, limit)
+        return Request(
+            f"list messages of thread {container_id}",
+            lambda c: quiet(c.beta.threads.messages.list)(container_id, **kwargs),
+            _raw_page,
         )
 
 
@@ -228,9 +265,7 @@ class ConversationsBackend(Backend):
     def create(
         self, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
     ) -> Request[Container]:
-        import openai  # here, not at import: the SDK costs about a second of start-up
-
-        md = dict(metadata) if metadata is not None else openai.omit
+        md = _metadata_argument(metadata)
         return Request(
             "create conversation",
             lambda c: c.conversations.create(metadata=md, **kwargs),
@@ -262,37 +297,34 @@ class ConversationsBackend(Backend):
             container=container_id,
         )
 
-    def list_entries(
-        self,
-        container_id: str,
-        *,
-        order: Literal["asc", "desc"],
-        after: str | None = None,
-        limit: int = 100,
-    ) -> Request[tuple[list[EntryText], bool]]:
-        kwargs = _page_kwargs(order, after, limit)
-
-        def parse(page: Any) -> tuple[list[EntryText], bool]:
-            out = []
-            for item in page.data:
-                parts = getattr(item, "content", None) or []
-                text = "".join(
-                    t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str)
-                )
-                out.append(EntryText(item.id, text))
-            return out, bool(page.has_more)
-
-        return Request(
-            f"list items of conversation {container_id}",
-            lambda c: c.conversations.items.list(container_id, **kwargs),
-            parse,
-        )
+    @staticmethod
+    def entry_text(entry: Any) -> str:
+        parts = getattr(entry, "content", None) or []
+        return "".join(t for t in (getattr(p, "text", None) for p in parts) if isinstance(t, str))
 
     def delete_entry(self, container_id: str, entry_id: str) -> Request[None]:
         return Request(
             f"delete item {entry_id} of conversation {container_id}",
             lambda c: c.conversations.items.delete(entry_id, conversation_id=container_id),
             lambda _: None,
+        )
+
+    def update(self, id_: str, metadata: Mapping[str, str]) -> Request[None]:
+        md = dict(metadata)
+        return Request(
+            f"update conversation {id_}",
+            lambda c: c.conversations.update(id_, metadata=md),
+            lambda _: None,
+        )
+
+    def entries_page(
+        self, container_id: str, *, order: Literal["asc", "desc"], after: str | None, limit: int
+    ) -> Request[tuple[list[Any], bool]]:
+        kwargs = _page_kwargs(order, after, limit)
+        return Request(
+            f"list items of conversation {container_id}",
+            lambda c: c.conversations.items.list(container_id, **kwargs),
+            _raw_page,
         )
 
 
@@ -319,3 +351,30 @@ def backend_for_id(id_: str) -> str:
     raise InvalidIdError(
         f"{id_[:80]!r} is neither a thread ID (thread_...) nor a conversation ID (conv_...)"
     )
+
+
+def call(client: Any, request: Request[T]) -> T:
+    """Send ``request`` on a sync SDK client and read its answer: 1 request, retried by the
+    SDK's own policy only (the index's requests go through ``_transport.py`` instead)."""
+    return request.parse(request.send(client))
+
+
+def iter_entries(
+    client: Any,
+    container_id: str,
+    *,
+    order: Literal["asc", "desc"] = "asc",
+    page_size: int = 100,
+) -> Iterator[Any]:
+    """Every message (thread) or item (conversation) of a container as the SDK gives them,
+    in ``order``: 1 request a page of ``page_size``."""
+    backend = make_backend(backend_for_id(container_id))
+    after: str | None = None
+    while True:
+        entries, has_more = call(
+            client, backend.entries_page(container_id, order=order, after=after, limit=page_size)
+        )
+        yield from entries
+        if not has_more or not entries:
+            return
+        after = entries[-1].id

@@ -445,6 +445,11 @@ def _id_cost(id_: str, shape: int) -> int:
     return _RAW_LEN_BITS + 8 * len(id_.encode("utf-8"))
 
 
+def page_bits(sample_id: str, n: int) -> int:
+    """Bits a page of ``n`` IDs of ``sample_id``'s shape takes (the header included)."""
+    return _HEADER_BITS + n * _id_cost(sample_id, _shape(sample_id))
+
+
 def chunk_for_pages(ids: Iterable[str], capacity_bits: int) -> Iterator[tuple[list[str], bool]]:
     """Cut IDs, in order, into the longest runs whose packing fits ``capacity_bits``.
 

@@ -125,6 +125,19 @@ class IndexProperties:
         return self._core.page_capacity
 
     @property
+    def record_limit(self) -> int:
+        """The longest journal entry this instance writes: ``max_record_chars``, or less
+        once the server refused a shorter one (docs/design.md 4.6). Cost: 0 requests."""
+        return self._core.record_limit
+
+    @property
+    def overlay_limit(self) -> int:
+        """Removed or re-added paged IDs a checkpoint carries before a compaction rewrites
+        the pages that hold them (``max_overlay``, or its default: docs/design.md 7.2).
+        Cost: 0 requests."""
+        return self._core.overlay_limit
+
+    @property
     def requests(self) -> int:
         """Requests this instance has sent, every attempt counted."""
         return self._executor.requests.value

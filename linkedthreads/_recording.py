@@ -53,13 +53,36 @@ def _checked(core: IndexState, object_id: str) -> bool:
     return object_id != core.root_id
 
 
-class IndexRecorder:
+class _Recorder:
+    """What both recorders share: the instance, and the check before a record."""
+
+    def __init__(self, core: IndexState, commit: Any) -> None:
+        self.backend: str = core.backend.name
+        self._core = core
+        self._commit = commit  # a GroupCommit or an AsyncGroupCommit
+
+    def abandon(self) -> None:
+        self._commit.expect(-1)
+
+    def _wanted(self, op: Op, object_id: str) -> Record | None:
+        """The record to append for ``object_id``, or None (the root: nothing to record);
+        either way the expected record is given up when there is none."""
+        try:
+            wanted = _checked(self._core, object_id)
+        except InvalidIdError as exc:
+            self.abandon()
+            raise _error(self._core, op, object_id[:80], exc) from exc
+        if not wanted:
+            self.abandon()
+            return None
+        return _record(op, object_id)
+
+
+class IndexRecorder(_Recorder):
     """Records a ``ThreadIndex``'s tracked creates and deletes."""
 
     def __init__(self, core: IndexState, commit: Any, run: Callable[[Flow[Any]], Any]) -> None:
-        self.backend: str = core.backend.name
-        self._core = core
-        self._commit = commit  # a GroupCommit
+        super().__init__(core, commit)
         self._run = run
 
     def begin(self) -> None:
@@ -70,33 +93,23 @@ class IndexRecorder:
             self._commit.expect(-1)
             raise
 
-    def abandon(self) -> None:
-        self._commit.expect(-1)
-
     def record(self, op: Op, object_id: str) -> None:
-        try:
-            wanted = _checked(self._core, object_id)
-        except InvalidIdError as exc:
-            self.abandon()
-            raise _error(self._core, op, object_id[:80], exc) from exc
-        if not wanted:
-            self.abandon()
+        record = self._wanted(op, object_id)
+        if record is None:
             return
         try:
-            self._commit.submit([_record(op, object_id)], expected=1)
+            self._commit.submit([record], expected=1)
         except Exception as exc:
             raise _error(self._core, op, object_id, exc) from exc
 
 
-class AsyncIndexRecorder:
+class AsyncIndexRecorder(_Recorder):
     """Records an ``AsyncThreadIndex``'s tracked creates and deletes."""
 
     def __init__(
         self, core: IndexState, commit: Any, run: Callable[[Flow[Any]], Awaitable[Any]]
     ) -> None:
-        self.backend: str = core.backend.name
-        self._core = core
-        self._commit = commit  # an AsyncGroupCommit
+        super().__init__(core, commit)
         self._run = run
 
     async def begin(self) -> None:
@@ -107,19 +120,11 @@ class AsyncIndexRecorder:
             self._commit.expect(-1)
             raise
 
-    def abandon(self) -> None:
-        self._commit.expect(-1)
-
     async def record(self, op: Op, object_id: str) -> None:
-        try:
-            wanted = _checked(self._core, object_id)
-        except InvalidIdError as exc:
-            self.abandon()
-            raise _error(self._core, op, object_id[:80], exc) from exc
-        if not wanted:
-            self.abandon()
+        record = self._wanted(op, object_id)
+        if record is None:
             return
         try:
-            await self._commit.submit([_record(op, object_id)], expected=1)
+            await self._commit.submit([record], expected=1)
         except Exception as exc:
             raise _error(self._core, op, object_id, exc) from exc

@@ -51,6 +51,15 @@ class IndexSettings:
       rather than trust an earlier 404 (docs/design.md 8.4); ``create`` reads its new root
       back for at most this long. Raise it for a server that lags longer; 0 trusts every 404.
     - ``retry``: the retry policy of every request the library makes.
+    - ``first_compaction_after``: journal entries this instance appends before it first
+      considers compacting (at most ``compact_every``). None (the default): a random
+      number from 1 to ``compact_every``, so that writers started together do not compact
+      together. Fix it where request counts must not depend on the draw (tests, benchmarks).
+    - ``max_page_ids``: write pages of at most about this many IDs of the backend's usual
+      shape. None (the default): as many as an object's metadata holds (``page_capacity``).
+      Small pages make page writes, rebuilds, directories and collection frequent with a
+      few hundred IDs (tests, torture runs); the format is the same (pages say what they
+      hold), so readers need nothing.
     """
 
     compact_every: int = 64
@@ -65,6 +74,8 @@ class IndexSettings:
     record_counts: bool = True
     read_lag_seconds: float = 2.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    first_compaction_after: int | None = None
+    max_page_ids: int | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -73,6 +84,8 @@ class IndexSettings:
             "write_concurrency",
             "bulk_batch",
             "max_overlay",
+            "first_compaction_after",
+            "max_page_ids",
         ):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -81,6 +94,9 @@ class IndexSettings:
             raise ValueError("IndexSettings.max_record_chars must be at least 4000")
         if self.compact_every > 99:
             raise ValueError("IndexSettings.compact_every must be at most 99")
+        first = self.first_compaction_after
+        if first is not None and first > self.compact_every:
+            raise ValueError("IndexSettings.first_compaction_after must be at most compact_every")
         if self.commit_linger_seconds < 0:
             raise ValueError("IndexSettings.commit_linger_seconds must not be negative")
         if self.page_cache_ids < 0:

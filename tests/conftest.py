@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,10 @@ def memory_index(
 ) -> ThreadIndex:
     """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
     settings = settings or IndexSettings(retry=RetryPolicy.none())
+    # No random phase (hypothesis must replay exactly); ``page_ids`` shrinks pages.
+    settings = dataclasses.replace(
+        settings, first_compaction_after=settings.compact_every, max_page_ids=page_ids
+    )
     backend = make_backend(client.store.kind)
     executor = SyncExecutor(client, backend, settings.retry, 1)  # type: ignore[arg-type]  # deterministic
     created = root_id is None
@@ -42,11 +47,6 @@ def memory_index(
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
     core = IndexState(backend, root_id, alphabet, settings, created=created)
-    # No random phase: hypothesis must replay exactly.
-    core.compaction_countdown = settings.compact_every
-    if page_ids is not None:
-        per_id = 143 if backend.name == "threads" else 192
-        core.capacity = 57 + per_id * page_ids
     return ThreadIndex(executor, core)
 
 

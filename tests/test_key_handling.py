@@ -36,15 +36,9 @@ pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselve
 
 KEY_MODES = ["ascii_replace", "nfd", "utf8_cut", "ascii_reject", "utf8_length"]
 SETTINGS = IndexSettings(gc_grace_seconds=0)
-
-
-def small_pages(index: ThreadIndex, page_ids: int = 40) -> ThreadIndex:
-    """Make this instance write pages of about ``page_ids`` IDs (white box, as the torture
-    harness does), so that a few hundred children make several pages. Their keys are still
-    full length: a dense key carries 945 bits, an ASCII one 409. Readers need nothing."""
-    per_id = 143 if index.backend == "threads" else 192
-    index._core.capacity = 57 + per_id * page_ids
-    return index
+# Pages of about 40 IDs, so that a few hundred children make several pages. Their keys are
+# still full length: a dense key carries 945 bits, an ASCII one 409. Readers need nothing.
+SMALL_PAGES = IndexSettings(gc_grace_seconds=0, max_page_ids=40)
 
 
 def total(emu: Any) -> int:
@@ -95,7 +89,7 @@ def test_a_new_index_stays_ascii_where_keys_are_not_kept(
     ``verify`` and ``destroy`` read (on today's main: CorruptIndexError)."""
     emu = emulator_factory(seed=1, metadata_keys=mode)
     client = emu.client()
-    idx = small_pages(ThreadIndex.create(client, backend=backend, settings=SETTINGS))  # type: ignore[arg-type]
+    idx = ThreadIndex.create(client, backend=backend, settings=SMALL_PAGES)  # type: ignore[arg-type]
     assert idx.codec == "ascii"
     ids = [c.id for c in idx.create_children(130)]
     idx.compact()
@@ -123,7 +117,7 @@ def test_the_issue_reproduction_reads_back(emulator_factory: Any) -> None:
 def test_where_keys_are_kept_the_index_is_dense(emu_client: Any, backend: str) -> None:
     """The default server keeps keys and values: dense pages, checked and used."""
     _emu, client = emu_client
-    idx = small_pages(ThreadIndex.create(client, backend=backend, settings=SETTINGS))  # type: ignore[arg-type]
+    idx = ThreadIndex.create(client, backend=backend, settings=SMALL_PAGES)  # type: ignore[arg-type]
     assert idx.codec == "dense"
     ids = [c.id for c in idx.create_children(90)]
     idx.compact()
@@ -156,7 +150,7 @@ def test_a_dense_index_falls_back_for_good_and_for_every_process(
     checkpoint says so, and another process that opens the root (whose probe still says
     dense) writes ASCII too. Nothing is lost; verify and destroy work."""
     emu, client = emu_client
-    idx = small_pages(ThreadIndex.create(client, backend=backend, settings=SETTINGS))  # type: ignore[arg-type]
+    idx = ThreadIndex.create(client, backend=backend, settings=SMALL_PAGES)  # type: ignore[arg-type]
     first = [c.id for c in idx.create_children(50)]
     idx.compact()
     assert idx.codec == "dense"
@@ -166,7 +160,7 @@ def test_a_dense_index_falls_back_for_good_and_for_every_process(
     second = [c.id for c in idx.create_children(60)]
     idx.compact()
     assert idx.codec == "ascii"
-    other = small_pages(ThreadIndex.open(client, idx.root_id, settings=SETTINGS))
+    other = ThreadIndex.open(client, idx.root_id, settings=SMALL_PAGES)
     assert other.codec == "dense"  # the root alone cannot tell
     third = [c.id for c in other.create_children(40)]
     other.compact(full=True)
@@ -193,9 +187,8 @@ warnings.simplefilter("ignore")
 import openai
 from linkedthreads import IndexSettings, ThreadIndex
 client = openai.OpenAI(base_url=sys.argv[1], api_key="test-key")
-index = ThreadIndex.open(client, sys.argv[2], settings=IndexSettings(gc_grace_seconds=0))
-per_id = 143 if index.backend == "threads" else 192
-index._core.capacity = 57 + per_id * 40
+settings = IndexSettings(gc_grace_seconds=0, max_page_ids=40)
+index = ThreadIndex.open(client, sys.argv[2], settings=settings)
 before = index.codec
 index.create_children(70)
 index.compact()
@@ -208,7 +201,7 @@ def test_a_second_process_sends_no_dense_page(emu_client: Any, backend: str) -> 
     (its root still says dense) learns it from its first read of the journal and never sends
     a dense page: every page it creates is accepted and ASCII."""
     emu, client = emu_client
-    idx = small_pages(ThreadIndex.create(client, backend=backend, settings=SETTINGS))  # type: ignore[arg-type]
+    idx = ThreadIndex.create(client, backend=backend, settings=SMALL_PAGES)  # type: ignore[arg-type]
     idx.create_children(50)
     emu.update_settings(metadata_keys="ascii_reject")
     idx.compact()
@@ -237,8 +230,8 @@ def lone_creates(emulator_factory: Any, backend: str, mode: str, n: int) -> tupl
     then handles keys as ``mode``; and the index."""
     emu = emulator_factory(seed=1)
     client = emu.client()
-    idx = small_pages(ThreadIndex.create(client, backend=backend))  # type: ignore[arg-type]
-    idx._core.compaction_countdown = 32  # the same compaction phase on every server
+    settings = IndexSettings(max_page_ids=40, first_compaction_after=32)  # the same phase
+    idx = ThreadIndex.create(client, backend=backend, settings=settings)  # type: ignore[arg-type]
     emu.update_settings(metadata_keys=mode)
     before = total(emu)
     for _ in range(n):
@@ -274,8 +267,7 @@ def test_a_server_that_alters_ascii_keys_too_gets_a_clear_error(
     """No alphabet to fall back to: one clear error, naming no internal key, and nothing
     lost (the journal still lists every child)."""
     emu, client = emu_client
-    idx = ThreadIndex.create(client, backend="conversations", codec="ascii", settings=SETTINGS)
-    small_pages(idx)
+    idx = ThreadIndex.create(client, backend="conversations", codec="ascii", settings=SMALL_PAGES)
     ids = [c.id for c in idx.create_children(50)]
     real = _validation.metadata
 
@@ -312,7 +304,7 @@ def test_a_legacy_root_is_still_dense_and_checked(emu_client: Any, backend: str)
     and falls back where it does not (the write-time check)."""
     emu, client = emu_client
     root = legacy_root(client, backend)
-    idx = small_pages(ThreadIndex.open(client, root, settings=SETTINGS))
+    idx = ThreadIndex.open(client, root, settings=SMALL_PAGES)
     assert idx.codec == "dense"
     ids = [c.id for c in idx.create_children(50)]
     idx.compact()
@@ -336,12 +328,12 @@ def test_repair_mends_an_index_broken_before_the_fix(
     emu.update_settings(metadata_keys=mode)
     with monkeypatch.context() as m:
         m.setattr(compaction, "check_pages", lambda *a: None)  # before the fix
-        old = small_pages(ThreadIndex.open(client, root, settings=SETTINGS))
+        old = ThreadIndex.open(client, root, settings=SMALL_PAGES)
         ids = [c.id for c in old.create_children(100)]
         old.remove(ids[5])
         old.compact(full=True)
     kept = ids.pop(5)  # removed: the object stays, unlisted
-    fresh = small_pages(ThreadIndex.open(client, root, settings=SETTINGS))
+    fresh = ThreadIndex.open(client, root, settings=SMALL_PAGES)
     with pytest.raises(CorruptIndexError) as info:
         list(fresh.all())
     assert not any(c in str(info.value) for c in KEY_PROBE[1:])
@@ -369,10 +361,9 @@ async def test_the_async_front_end_falls_back_too(emu_client: Any) -> None:
     emu, _ = emu_client
     client = emu.async_client()
     try:
-        idx = await AsyncThreadIndex.create(client, backend="threads", settings=SETTINGS)
+        idx = await AsyncThreadIndex.create(client, backend="threads", settings=SMALL_PAGES)
         assert idx.codec == "dense"
         emu.update_settings(metadata_keys="nfd")
-        small_pages(idx)  # type: ignore[arg-type]
         ids = [c.id for c in await idx.create_children(60)]
         await idx.compact()
         assert idx.codec == "ascii"

@@ -31,9 +31,10 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 
 def _copy_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
-    shutil.copytree(
-        ROOT / "linkedthreads", tree / "linkedthreads", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for package in ("linkedthreads", "torture"):  # the root packages of the contracts
+        shutil.copytree(
+            ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     return tree
 
@@ -56,6 +57,7 @@ def test_the_declared_layers_hold(tmp_path: Path) -> None:
         ("cli/_parse.py", "from .._protocol import flow"),
         ("_protocol/commit_queue.py", "import threading"),
         ("_protocol/children.py", "from . import plans"),
+        ("_objects.py", "import torture"),
     ],
 )
 def test_a_deliberate_upward_import_fails_the_contracts(

@@ -52,16 +52,20 @@ def test_all_reads_a_long_tail_fifty_entries_a_request() -> None:
     """A tail of 70 lone entries: all() reads the journal in 2 requests of 50 and lists
     every ID in order; len still reads 100 entries in 1 request."""
     client = MemoryClient("conversations")
-    settings = IndexSettings(compact_every=99, gc_grace_seconds=0, retry=RetryPolicy.none())
+    settings = IndexSettings(
+        compact_every=99,
+        first_compaction_after=99,  # no compaction: the whole journal is the tail
+        gc_grace_seconds=0,
+        retry=RetryPolicy.none(),
+    )
     index = memory_index(client, settings=settings)
-    index._core.compaction_countdown = 10_000  # no compaction: the whole journal is the tail
     listed = []
     for id_ in _ids(70):
         index.add(id_)
         listed.append(id_)
-    before = index._executor.requests.value
+    before = index.requests
     assert list(index.all()) == listed
-    assert index._executor.requests.value - before == 2
-    before = index._executor.requests.value
+    assert index.requests - before == 2
+    before = index.requests
     assert len(index) == 70
-    assert index._executor.requests.value - before == 1
+    assert index.requests - before == 1

@@ -32,9 +32,9 @@ from linkedthreads._protocol.entries import group_entries
 from linkedthreads._spill import MIN_RECORD_LIMIT, body_metadata, body_text, learned_limit
 from linkedthreads.emulator import Emulator
 from tests.sdk_warnings import OWN_THREADS_CALLS
+from torture.objects import read_journal_texts
 
 from .conftest import BACKENDS
-from .reliability.harness import read_journal_texts
 
 pytestmark = OWN_THREADS_CALLS  # the harness reads threads journals with the SDK itself
 
@@ -90,7 +90,7 @@ def test_a_limit_below_max_record_chars_is_learned_and_writes_resume(backend: st
         ix = ThreadIndex.create(client, backend=backend, settings=IndexSettings(retry=FAST))
         ids = fake_ids(backend, 3000, random.Random(1))
         ix.add_many(ids)  # one entry of 64,000 characters is refused: learned, then split
-        assert ix._core.learned_limit == 5_000
+        assert ix.record_limit == 5_000
         kids = [c.id for c in ix.create_children(300)]
         ix.remove_many(ids[:500])
         ix.compact()
@@ -111,16 +111,19 @@ def test_user_records_do_not_wait_behind_a_checkpoint_too_long(backend: str) -> 
     the checkpoint goes out in body objects."""
     with Emulator(max_text_chars=8_000) as emu:
         client = emu.client()
-        settings = IndexSettings(retry=FAST, compact_every=8)
+        # A limit of 60,000 (as if learned elsewhere): the checkpoint fits it.
+        # A compaction due after the six appends below, at the create_child.
+        settings = IndexSettings(
+            retry=FAST, compact_every=8, first_compaction_after=6, max_record_chars=60_000
+        )
         ix = ThreadIndex.create(client, backend=backend, codec="dense", settings=settings)
-        ix._core.learned_limit = 60_000  # as if learned elsewhere: the checkpoint fits it
         # Every record fits 8,000 but the overlay of 600 unpaged IDs does not.
         ids = fake_ids(backend, 600, random.Random(3))
         for start in range(0, 600, 100):
             ix.add_many(ids[start : start + 100])
-        ix._core.compaction_countdown = 0
+        assert ix.stats().checkpointed is False  # no compaction yet
         child = ix.create_child().id  # plans a checkpoint, whose append is refused
-        assert ix._core.learned_limit == 8_000
+        assert ix.record_limit == 8_000
         assert not ix._core.pending
         assert spilled(client, backend, ix.root_id) == 1
         assert list(ThreadIndex.open(emu.client(), ix.root_id).all()) == [*ids, child]
@@ -150,7 +153,7 @@ def test_compact_and_repair_recover_when_the_server_limit_drops(backend: str) ->
             step()
             fresh = ThreadIndex.open(emu.client(), ix.root_id, settings=settings)
             assert list(fresh.all()) == expected
-        assert ix._core.learned_limit == 4_000
+        assert ix.record_limit == 4_000
         more = ix.create_child().id
         assert list(ThreadIndex.open(emu.client(), ix.root_id).all()) == [*expected, more]
 

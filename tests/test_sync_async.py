@@ -94,8 +94,8 @@ async def test_lifecycle(front: Front, kind: str) -> None:
 
 async def test_lone_calls_cost_two_requests(front: Front, kind: str) -> None:
     """create_child and delete each cost 2 requests, open 1."""
-    index = await front.create(backend=kind, settings=IndexSettings(compact_every=99))
-    index._core.compaction_countdown = 99
+    no_compaction = IndexSettings(compact_every=99, first_compaction_after=99)
+    index = await front.create(backend=kind, settings=no_compaction)
     before = front.emulator.stats()["total"]
     child = await front.call(index, "create_child")
     await front.call(index, "delete", child.id)

@@ -6,6 +6,7 @@ requests pass untouched, and no failure leaves an object unlisted without an err
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import threading
@@ -56,8 +57,10 @@ class Front:
 
     async def create(self, backend: str, **kwargs: Any) -> Any:
         cls = AsyncThreadIndex if self.mode == "async" else ThreadIndex
-        index = await done(cls.create(self.client, backend=backend, **kwargs))
-        index._core.compaction_countdown = 99  # no upkeep read inside a counted test
+        settings = kwargs.pop("settings", None) or IndexSettings()
+        # No upkeep read inside a counted test: the first compaction as late as it may be.
+        late = dataclasses.replace(settings, first_compaction_after=settings.compact_every)
+        index = await done(cls.create(self.client, backend=backend, settings=late, **kwargs))
         return index
 
     async def listed(self, index: Any) -> list[str]:

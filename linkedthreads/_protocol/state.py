@@ -12,7 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from linkedthreads._backends import Backend
-from linkedthreads._codec import ASCII, Alphabet, chunk_for_pages, encode_ids, slot_capacity_bits
+from linkedthreads._codec import (
+    ASCII,
+    Alphabet,
+    chunk_for_pages,
+    encode_ids,
+    page_bits,
+    slot_capacity_bits,
+)
 from linkedthreads._errors import IndexNotFoundError
 from linkedthreads._journal import Checkpoint, JournalScan, Record
 from linkedthreads._page_cache import PageCache
@@ -142,8 +149,12 @@ class IndexState:
     def __post_init__(self, created: bool) -> None:
         self.gate = write_gate(self.root_id, created)
         self.capacity = slot_capacity_bits(self.alphabet)
+        if self.settings.max_page_ids is not None:
+            small = page_bits(self._sample_id, self.settings.max_page_ids)
+            self.capacity = min(self.capacity, small)
         self.cache = PageCache(self.settings.page_cache_ids)
-        self.compaction_countdown = self.env.randint(1, self.settings.compact_every)
+        first = self.settings.first_compaction_after
+        self.compaction_countdown = first or self.env.randint(1, self.settings.compact_every)
 
     @functools.cached_property
     def _sample_id(self) -> str:

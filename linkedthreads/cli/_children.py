@@ -13,7 +13,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from linkedthreads._objects import metadata_of, role_of, text_of
+from linkedthreads._objects import (
+    ChildDetails,
+    index_of,
+    iso_time,
+    metadata_of,
+    role_of,
+    text_of,
+    user_metadata,
+)
 
 from ._app import (
     PANEL_CHILDREN,
@@ -26,22 +34,13 @@ from ._app import (
 )
 from ._confirm import confirm
 from ._connection import connect, index_session, require_root
-from ._details import (
-    ChildInfo,
-    backend_of,
-    fetch_many,
-    index_of,
-    iter_entries,
-    retrieve,
-    user_metadata,
-)
+from ._details import backend_of, fetch_many, iter_entries, retrieve
 from ._errors import CLIError, UsageProblem
 from ._output import (
     Timer,
     echo,
     emit_json,
     format_metadata,
-    iso_time,
     kind,
     local_time,
     note,
@@ -119,7 +118,7 @@ def _batches(ids: list[str], size: int = BATCH) -> Iterator[list[str]]:
 
 def child_json(child: Any) -> dict[str, Any]:
     """An SDK object as ``ls --long --json`` shows a child."""
-    info = ChildInfo(child.id, created_at=child.created_at, metadata=metadata_of(child))
+    info = ChildDetails(child.id, created_at=child.created_at, metadata=metadata_of(child))
     return info.to_json(text=False)
 
 
@@ -295,7 +294,7 @@ def rm(
 # -- ls -----------------------------------------------------------------------------------------
 
 
-def _details_table(rows: list[ChildInfo], backend: str) -> Table:
+def _details_table(rows: list[ChildDetails], backend: str) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("ID", no_wrap=True, style="cyan")
     table.add_column("Created", no_wrap=True)
@@ -320,7 +319,7 @@ def _details_table(rows: list[ChildInfo], backend: str) -> Table:
     return table
 
 
-def _tsv_row(info: ChildInfo) -> str:
+def _tsv_row(info: ChildDetails) -> str:
     if not info.exists:
         return f"{info.id}\tdeleted\t\t"
     first = "" if info.first_text is None else shorten(info.first_text, 200)
@@ -383,7 +382,7 @@ def ls(
                     echo(child_id)
             return
         cutoff = since.timestamp() if since is not None else None
-        rows: list[ChildInfo] = []
+        rows: list[ChildDetails] = []
         with status("Reading the index"):
             all_ids = list(index.all())
         with progress(f"Reading {kind(index.backend, 2)}", len(all_ids)) as advance:

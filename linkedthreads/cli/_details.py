@@ -9,88 +9,49 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from linkedthreads._objects import metadata_of, role_of, text_of
-from linkedthreads._quiet import quiet
-
-from ._output import iso_time
+from linkedthreads import LinkedThreadsError
+from linkedthreads._backends import backend_for_id, call, iter_entries, make_backend
+from linkedthreads._objects import (
+    ChildDetails,
+    metadata_of,
+    role_of,
+    text_of,
+)
 
 if TYPE_CHECKING:
     import openai
 
-LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (docs/design.md)
+__all__ = ["backend_of", "fetch", "fetch_many", "iter_entries", "retrieve"]
+
 WORKERS = 8
 
 
-@dataclass
-class ChildInfo:
-    """One child as the server sees it now; ``exists`` is False once it was deleted."""
-
-    id: str
-    exists: bool = True
-    created_at: int | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    first_text: str | None = None
-    first_role: str | None = None
-    reads: int = 0  # requests made to learn all this
-
-    @property
-    def user_metadata(self) -> dict[str, str]:
-        """The metadata without the key the library adds."""
-        return user_metadata(self.metadata)
-
-    def to_json(self, *, text: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "exists": self.exists,
-            "created_at": iso_time(self.created_at),
-            "metadata": self.user_metadata,
-        }
-        if text:
-            out["first_text"] = self.first_text
-            out["first_role"] = self.first_role
-        return out
-
-
 def backend_of(child_id: str) -> str:
-    return "conversations" if child_id.startswith("conv_") else "threads"
+    """The backend of a child's ID (its prefix); anything else is taken for a thread, whose
+    request then fails with the server's own answer."""
+    try:
+        return backend_for_id(child_id)
+    except LinkedThreadsError:
+        return "threads"
 
 
-def index_of(metadata: dict[str, str]) -> str | None:
-    """The root ID of the index a child says it belongs to (its ``linkedthreads`` key)."""
-    tag = metadata.get(LIBRARY_KEY, "")
-    return tag[3:] if tag.startswith("in:") else None
-
-
-def user_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    """The metadata without the key the library adds."""
-    return {k: v for k, v in metadata.items() if k != LIBRARY_KEY}
-
-
-def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildInfo:
+def fetch(client: openai.OpenAI, child_id: str, *, first_text: bool) -> ChildDetails:
     """One child's details. Cost: 1 request, 2 with ``first_text``."""
     import openai
 
+    backend = make_backend(backend_of(child_id))
     try:
-        if backend_of(child_id) == "conversations":
-            obj: Any = client.conversations.retrieve(child_id)
-            first: list[Any] = (
-                client.conversations.items.list(child_id, order="asc", limit=1).data
-                if first_text
-                else []
-            )
-        else:
-            obj = quiet(client.beta.threads.retrieve)(child_id)
-            first = (
-                quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=1).data
-                if first_text
-                else []
-            )
+        obj = call(client, backend.retrieve(child_id)).raw
+        first: list[Any] = (
+            call(client, backend.entries_page(child_id, order="asc", after=None, limit=1))[0]
+            if first_text
+            else []
+        )
     except openai.NotFoundError:
-        return ChildInfo(child_id, exists=False, reads=1)
-    info = ChildInfo(
+        return ChildDetails(child_id, exists=False, reads=1)
+    info = ChildDetails(
         child_id, created_at=obj.created_at, metadata=metadata_of(obj), reads=2 if first_text else 1
     )
     if first:
@@ -106,14 +67,14 @@ def fetch_many(
     first_text: bool = False,
     on_each: Callable[[int], None] | None = None,
     workers: int = WORKERS,
-) -> Iterator[ChildInfo]:
+) -> Iterator[ChildDetails]:
     """Details of ``ids`` in their order, ``workers`` requests in flight at once.
 
     Memory stays bounded (a window of ``4 * workers`` pending reads); stopping the iteration
     (or Ctrl-C) cancels the reads not yet started and waits for those under way.
     """
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkedthreads-cli")
-    window: deque[Future[ChildInfo]] = deque()
+    window: deque[Future[ChildDetails]] = deque()
     it = iter(ids)
     try:
         for child_id in it:
@@ -134,16 +95,6 @@ def fetch_many(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def iter_entries(client: openai.OpenAI, child_id: str) -> Iterator[Any]:
-    """Every message (thread) or item (conversation) of a child, oldest first (the SDK
-    pages through them: 1 request a page)."""
-    if backend_of(child_id) == "conversations":
-        yield from client.conversations.items.list(child_id, order="asc", limit=100)
-    else:
-        yield from quiet(client.beta.threads.messages.list)(child_id, order="asc", limit=100)
-
-
 def retrieve(client: openai.OpenAI, child_id: str) -> Any:
-    if backend_of(child_id) == "conversations":
-        return client.conversations.retrieve(child_id)
-    return quiet(client.beta.threads.retrieve)(child_id)
+    """The child as the SDK gives it. Cost: 1 request."""
+    return call(client, make_backend(backend_of(child_id)).retrieve(child_id)).raw

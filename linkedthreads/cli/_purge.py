@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from linkedthreads._objects import ChildDetails
+
 from ._app import (
     PANEL_CHILDREN,
     DebugOption,
@@ -25,14 +27,14 @@ from ._app import (
 )
 from ._confirm import confirm
 from ._connection import index_session
-from ._details import ChildInfo, fetch_many
+from ._details import fetch_many
 from ._output import Timer, echo, emit_json, kind, note, plural, progress, status
 from ._parse import parse_duration, parse_pairs
 
 BATCH = 100
 
 
-def _matches(info: ChildInfo, cutoff: float | None, wanted: dict[str, str]) -> bool:
+def _matches(info: ChildDetails, cutoff: float | None, wanted: dict[str, str]) -> bool:
     if cutoff is not None and (info.created_at is None or info.created_at >= cutoff):
         return False
     return all(info.metadata.get(k) == v for k, v in wanted.items())
@@ -96,11 +98,11 @@ def purge(
     with index_session(root, local=local, state_dir=state_dir) as (session, index):
         with status("Reading the index"):
             ids = list(index.all())
-        chosen: list[ChildInfo] = []
-        gone: list[ChildInfo] = []
+        chosen: list[ChildDetails] = []
+        gone: list[ChildDetails] = []
         reads = 0
         if cutoff is None and not wanted:  # everything goes: no need to read the children
-            chosen = [ChildInfo(i) for i in ids]
+            chosen = [ChildDetails(i) for i in ids]
         else:
             with progress(f"Reading {kind(index.backend, 2)}", len(ids)) as advance:
                 for info in fetch_many(session.client, ids, on_each=advance):

@@ -30,8 +30,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from linkedthreads import ThreadIndex
+from linkedthreads._objects import ChildDetails, iso_time
 
-from ._children import Child, Filter, Reader, iso_time, parse_age, parse_metadata
+from ._children import Filter, Reader, parse_age, parse_metadata
 from ._errors import PageError, describe
 from ._jobs import Job, Jobs
 from ._security import LOOPBACK_HOSTS, Guard, derive
@@ -127,7 +128,7 @@ def list_rows(site: Site, flt: Filter, after: str, position: int) -> dict[str, A
     ``SCAN_LIMIT`` were read)."""
     stream, position = seek(site, after, position)
     size = site.page_size
-    rows: list[Child] = []
+    rows: list[ChildDetails] = []
     scanned = 0
     last = after
     done = False
@@ -173,10 +174,10 @@ def purge_preview(site: Site, flt: Filter) -> Callable[[Job], dict[str, Any]]:
     def work(job: Job) -> dict[str, Any]:
         job.progress("Reading the index")
         ids = list(site.index.all(newest_first=True))
-        matched: list[Child] = []
+        matched: list[ChildDetails] = []
         gone: list[str] = []
         if not flt.active:
-            matched = [Child(i) for i in ids]
+            matched = [ChildDetails(i) for i in ids]
         else:
             now = time.time()
             job.progress("Reading the children", 0, len(ids))

@@ -15,36 +15,10 @@ from typing import Any
 
 import openai
 
-from linkedthreads._objects import metadata_of, role_of, text_of
-from linkedthreads._quiet import quiet
+from linkedthreads._backends import call, make_backend
+from linkedthreads._objects import ChildDetails, metadata_of, role_of, text_of
 
-LIBRARY_KEY = "linkedthreads"  # the metadata key the library puts on a child (CHILD_TAG_KEY)
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-@dataclass
-class Child:
-    """One child as the server sees it now; ``exists`` is False once it was deleted."""
-
-    id: str
-    exists: bool = True
-    created_at: int | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    first_text: str | None = None
-    first_role: str | None = None
-
-    @property
-    def user_metadata(self) -> dict[str, str]:
-        """The metadata without the key the library adds."""
-        return {k: v for k, v in self.metadata.items() if k != LIBRARY_KEY}
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "exists": self.exists,
-            "created_at": iso_time(self.created_at),
-            "metadata": self.user_metadata,
-        }
 
 
 @dataclass
@@ -69,7 +43,7 @@ class Filter:
     def active(self) -> bool:
         return bool(self.metadata) or self.older_than is not None or self.newer_than is not None
 
-    def matches(self, child: Child, now: float | None = None) -> bool:
+    def matches(self, child: ChildDetails, now: float | None = None) -> bool:
         if not child.exists:
             return False
         now = time.time() if now is None else now
@@ -133,12 +107,6 @@ def format_age(seconds: float) -> str:
     return f"{minutes:g} minute{'s' if minutes != 1 else ''}"
 
 
-def iso_time(ts: int | float | None) -> str | None:
-    if ts is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
 def entry_of(raw: Any) -> Entry:
     created = getattr(raw, "created_at", None)
     return Entry(
@@ -155,48 +123,43 @@ class Reader:
     def __init__(self, client: openai.OpenAI, backend: str, workers: int = 64) -> None:
         self.client = client
         self.backend = backend
+        self._backend = make_backend(backend)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkedthreads-web")
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _retrieve(self, child_id: str) -> Any:
-        if self.backend == "conversations":
-            return self.client.conversations.retrieve(child_id)
-        return quiet(self.client.beta.threads.retrieve)(child_id)
+        return call(self.client, self._backend.retrieve(child_id)).raw
 
-    def _entries(self, child_id: str, *, limit: int, after: str | None = None) -> Any:
-        if self.backend == "conversations":
-            return self.client.conversations.items.list(
-                child_id, order="asc", limit=limit, after=after or openai.omit
-            )
-        return quiet(self.client.beta.threads.messages.list)(
-            child_id, order="asc", limit=limit, after=after or openai.omit
-        )
+    def _page(self, child_id: str, *, limit: int, after: str | None) -> tuple[list[Any], bool]:
+        """One page of entries, oldest first, and whether there are more."""
+        request = self._backend.entries_page(child_id, order="asc", after=after, limit=limit)
+        return call(self.client, request)
 
     def _first(self, child_id: str) -> list[Any]:
         try:
-            return list(self._entries(child_id, limit=1).data)
+            return self._page(child_id, limit=1, after=None)[0]
         except openai.NotFoundError:
             return []
 
-    def many(self, ids: Iterable[str], *, first: bool = True) -> list[Child]:
+    def many(self, ids: Iterable[str], *, first: bool = True) -> list[ChildDetails]:
         """Every child's details, in order; all the requests at once (one round)."""
         ids = list(ids)
         objects = [self.pool.submit(self._retrieve, i) for i in ids]
         firsts = [self.pool.submit(self._first, i) for i in ids] if first else []
-        out: list[Child] = []
+        out: list[ChildDetails] = []
         error: BaseException | None = None
         for n, child_id in enumerate(ids):
             try:
                 obj = objects[n].result()
             except openai.NotFoundError:
-                out.append(Child(child_id, exists=False))
+                out.append(ChildDetails(child_id, exists=False))
                 continue
             except Exception as exc:  # the first error fails the round; the rest drain
                 error = error or exc
                 continue
-            child = Child(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
+            child = ChildDetails(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
             if first:
                 try:
                     entries = firsts[n].result()
@@ -213,7 +176,7 @@ class Reader:
             raise error
         return out
 
-    def stream(self, ids: Iterable[str], *, window: int = 64) -> Iterator[Child]:
+    def stream(self, ids: Iterable[str], *, window: int = 64) -> Iterator[ChildDetails]:
         """Details of many children (no first message), ``window`` at a time, in order."""
         batch: list[str] = []
         for child_id in ids:
@@ -224,21 +187,22 @@ class Reader:
         if batch:
             yield from self.many(batch, first=False)
 
-    def one(self, child_id: str, *, limit: int = 200) -> tuple[Child | None, list[Entry], bool]:
+    def one(
+        self, child_id: str, *, limit: int = 200
+    ) -> tuple[ChildDetails | None, list[Entry], bool]:
         """A child and its first ``limit`` messages/items (None if it does not exist), and
         whether there are more. Cost: 1 + 1 a page of 100."""
         try:
             obj = self._retrieve(child_id)
         except openai.NotFoundError:
             return None, [], False
-        child = Child(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
+        child = ChildDetails(child_id, created_at=obj.created_at, metadata=metadata_of(obj))
         entries: list[Entry] = []
         after: str | None = None
         while len(entries) < limit:
-            page = self._entries(child_id, limit=min(100, limit - len(entries)), after=after)
-            data = list(page.data)
+            data, has_more = self._page(child_id, limit=min(100, limit - len(entries)), after=after)
             entries.extend(entry_of(e) for e in data)
-            if not data or not getattr(page, "has_more", False):
+            if not data or not has_more:
                 return child, entries, False
             after = data[-1].id
         return child, entries, True

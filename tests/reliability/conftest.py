@@ -1,5 +1,5 @@
 """Fixtures of the reliability suite. Sizes scale with ``LINKEDTHREADS_TORTURE_SCALE``
-(default 1, the CI size; ``scripts/torture.py --scale 10`` is the published run)."""
+(default 1, the CI size; ``python -m torture --scale 10`` is the published run)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from tests.sdk_warnings import OWN_THREADS_CALLS
-
-from .harness import nodelay, raw_client
+from torture.emulator import nodelay, raw_client
 
 
 @pytest.fixture

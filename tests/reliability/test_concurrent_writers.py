@@ -1,12 +1,12 @@
 """Concurrent writers, with and without faults: P processes on one index through one
 emulator, each running a seeded random mix of create_child, create_children, add,
 remove, delete (and their bulk forms), all(), in, len(), compact() and compact(full=True),
-every call logged with its start and end. The checker (``harness.History``) then judges
+every call logged with its start and end. The checker (``torture.history.History``) then judges
 every all() and `in` seen during the run and the final list: no acknowledged entry lost,
 no removed entry listed (ghost), no duplicate, the order of non-overlapping adds kept;
 every orphan explained by the documented window.
 
-Settings (``harness.torture_settings``): compact_every=8, bulk_batch=4, max_overlay=24,
+Settings (``torture.settings.torture_settings``): compact_every=8, bulk_batch=4, max_overlay=24,
 gc_grace_seconds=4, pages of 32 IDs, 100 IDs compacted into pages before the writers start.
 LINKEDTHREADS_TORTURE_SCALE=N repeats each run N times with other seeds.
 """
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import BACKENDS, concurrent_config, merge, repeats, run_concurrent
+from torture.configs import BACKENDS, concurrent_config, repeats
+from torture.report import merge
+from torture.runs import run_concurrent
 
 TIMEOUT = 240 * repeats()
 

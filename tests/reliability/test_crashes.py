@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import BACKENDS, crash_config, merge, repeats, run_crashes
+from torture.configs import BACKENDS, crash_config, repeats
+from torture.report import merge
+from torture.runs import run_crashes
 
 
 @pytest.mark.timeout(240 * repeats())

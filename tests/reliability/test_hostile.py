@@ -33,15 +33,14 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
-
-from .harness import (
-    BACKENDS,
+from torture.configs import BACKENDS
+from torture.emulator import raw_client
+from torture.journal import checkpoints
+from torture.objects import (
     append_text,
-    checkpoints,
     delete_entry,
     delete_object,
     fake_ids,
-    raw_client,
     read_journal_texts,
     retrieve_metadata,
     update_metadata,
@@ -626,7 +625,7 @@ def test_server_not_running(emu: Any) -> None:
 def test_server_restarted_keeps_the_index(tmp_path: Any) -> None:
     """The server stops mid-use (connection refused) and comes back on the same port with
     its state: the open instance fails clearly meanwhile, then carries on, nothing lost."""
-    from .harness import start_emulator
+    from torture.emulator import start_emulator
 
     state = tmp_path / "state.json"
     first = start_emulator(seed=1, state_file=state)

@@ -13,14 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import (
-    BACKENDS,
-    concurrent_config,
-    crash_config,
-    keys_mangled,
-    run_concurrent,
-    run_crashes,
-)
+from torture.configs import BACKENDS, concurrent_config, crash_config, keys_mangled
+from torture.runs import run_concurrent, run_crashes
 
 
 @pytest.mark.timeout(240)

@@ -23,17 +23,10 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-
-from .harness import (
-    BACKENDS,
-    checkpoints,
-    fake_ids,
-    raw_client,
-    read_journal_texts,
-    referenced_index_objects,
-    retrieve_metadata,
-    start_emulator,
-)
+from torture.configs import BACKENDS
+from torture.emulator import raw_client, start_emulator
+from torture.journal import checkpoints, referenced_index_objects
+from torture.objects import fake_ids, read_journal_texts, retrieve_metadata
 
 
 class Hold(httpx2.BaseTransport):

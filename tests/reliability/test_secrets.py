@@ -20,8 +20,9 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-
-from .harness import BACKENDS, fake_ids, start_emulator
+from torture.configs import BACKENDS
+from torture.emulator import start_emulator
+from torture.objects import fake_ids
 
 LOGGERS = [
     "",

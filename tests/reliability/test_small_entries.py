@@ -1,14 +1,15 @@
 """The concurrent and crash phases on a server that takes journal entries of at most 3,000
 characters (issue 16, finding 2), with the index settings at their default: every process
 learns the limit from a refusal, checkpoints go out in body objects (docs/design.md 4.6),
-and nothing is lost, unreadable or wedged. (``scripts/torture.py --only small`` runs both
+and nothing is lost, unreadable or wedged. (``python -m torture --only small`` runs both
 phases on both backends.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from .harness import concurrent_config, crash_config, run_concurrent, run_crashes, small_entries
+from torture.configs import concurrent_config, crash_config, small_entries
+from torture.runs import run_concurrent, run_crashes
 
 
 @pytest.mark.timeout(240)

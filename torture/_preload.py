@@ -1,4 +1,4 @@
-"""Imported once by the forkserver of the torture workers (see ``harness.process_context``):
+"""Imported once by the forkserver of the torture workers (see ``torture.worker.process_context``):
 the ``openai`` SDK builds its resources and response models lazily, which costs each fresh
 process over a second of CPU; done here, every forked worker inherits them ready."""
 
