@@ -211,6 +211,21 @@ class AsyncThreadIndex(IndexProperties):
             self._core = scopes.scope_core(parent, root)
             return self._core
 
+    async def _reading(self, read: Callable[[Core], Awaitable[T]], empty: T) -> T:
+        """As ``ThreadIndex._reading``: a scope never written reads ``empty``; one destroyed
+        elsewhere is looked up again, once."""
+        for attempt in (0, 1):
+            core = await self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return await read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top
         return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
@@ -397,35 +412,36 @@ class AsyncThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         out: list[str] = []
-        core = await self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return out
-        ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
-        try:
-            async for id_ in ids:
-                out.append(id_)
-                if len(out) == n:
-                    break
-        finally:
-            await ids.aclose()  # type: ignore[attr-defined]
-        return out
+
+        async def newest(core: Core) -> list[str]:
+            out: list[str] = []
+            ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
+            try:
+                async for id_ in ids:
+                    out.append(id_)
+                    if len(out) == n:
+                        break
+            finally:
+                await ids.aclose()  # type: ignore[attr-defined]
+            return out
+
+        return await self._reading(newest, out)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self.all()
 
     async def count(self) -> int:
         """``len(index)`` of the sync API (``len`` cannot be awaited)."""
-        core = await self._ready(create=False)
-        return 0 if core is None else await self._run(flows.count(core))
+        return await self._reading(lambda core: self._run(flows.count(core)), 0)
 
     async def contains(self, child_id: str) -> bool:
         """``child_id in index`` of the sync API."""
-        core = await self._ready(create=False)
-        return core is not None and await self._run(flows.contains(core, child_id))
+        return await self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     async def stats(self) -> IndexStats:
-        core = await self._ready(create=False)
-        return empty_stats() if core is None else await self._run(flows.stats(core))
+        return await self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     async def compact(self, *, full: bool = False) -> None:
         core = await self._ready(create=False)

@@ -449,17 +449,20 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        core = self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return []
-        ids = cast(
-            "Generator[str, None, None]",
-            iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
-        )
-        try:
-            return list(itertools.islice(ids, n))
-        finally:
-            ids.close()
+
+        def newest(core: Core) -> list[str]:
+            ids = cast(
+                "Generator[str, None, None]",
+                iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
+            )
+            try:
+                return list(itertools.islice(ids, n))
+            finally:
+                ids.close()
+
+        return self._reading(newest, [])
 
     def __iter__(self) -> Iterator[str]:
         return self.all()
@@ -468,22 +471,19 @@ class ThreadIndex(IndexProperties):
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
         read of every page once, plus 1 to say what they hold, after which every reader's
         ``len`` costs 1 again (``IndexSettings.record_counts``)."""
-        core = self._ready(create=False)
-        return 0 if core is None else self._run(flows.count(core))
+        return self._reading(lambda core: self._run(flows.count(core)), 0)
 
     def __contains__(self, child_id: object) -> bool:
         """Cost: 1 request when the journal decides, else pages are read until found."""
         if not isinstance(child_id, str):
             return False
-        core = self._ready(create=False)
-        return core is not None and self._run(flows.contains(core, child_id))
+        return self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        core = self._ready(create=False)
-        return empty_stats() if core is None else self._run(flows.stats(core))
+        return self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
@@ -537,6 +537,21 @@ class ThreadIndex(IndexProperties):
                 self._run(scopes.unlink(parent, name, core.root_id))
             self._core = None
             self._absent_seen = True
+
+    def _reading(self, read: Callable[[Core], T], empty: T) -> T:
+        """``read`` this index; a scope never written reads ``empty``, and a scope destroyed
+        under this instance (elsewhere) is looked up again, once."""
+        for attempt in (0, 1):
+            core = self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top
