@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _protocol as flows
 from ._choices import BackendName, Codec
-from ._frontend import IndexProperties, index_state, make_executor, prepare_create, prepare_open
+from ._errors import IndexNotFoundError
+from ._frontend import (
+    IndexProperties,
+    empty_stats,
+    index_state,
+    make_executor,
+    prepare_create,
+    prepare_open,
+)
 from ._journal import Record
-from ._protocol import Emit, Flow, IndexState, Pause, plans
+from ._protocol import Emit, Flow, IndexState, Pause, plans, scopes
 from ._protocol.commit_queue import CommitQueue, Flush
-from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps
+from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps, Ready
 from ._recording import AsyncIndexRecorder
 from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
@@ -123,14 +131,115 @@ class AsyncThreadIndex(IndexProperties):
     """
 
     _executor: AsyncExecutor
+    _parent: AsyncThreadIndex | None
 
-    def __init__(self, executor: AsyncExecutor, core: IndexState) -> None:
+    def __init__(
+        self,
+        executor: AsyncExecutor,
+        core: IndexState | None,
+        *,
+        top: IndexState | None = None,
+        parent: AsyncThreadIndex | None = None,
+        name: str | None = None,
+    ) -> None:
         self._executor = executor
         self._core = core
+        top = top or core
+        assert top is not None
+        self._top = top
+        self._parent = parent
+        self._scope_name = name
+        self._children: dict[str, AsyncThreadIndex] = {}
+        self._resolving = asyncio.Lock()
+        self._absent_seen = False
         self._commit = AsyncGroupCommit(
-            lambda records: self._run(flows.flush(core, records)),
-            core.settings.commit_linger_seconds,
+            lambda records: self._run(flows.flush(self._made(), records)),
+            top.settings.commit_linger_seconds,
         )
+
+    # -- scopes -------------------------------------------------------------------------------
+
+    def scope(self, name: str) -> AsyncThreadIndex:
+        """As ``ThreadIndex.scope``: the list named ``name`` under this index, made by its
+        first write; a bad name raises ``InvalidScopeNameError``. Cost: none at the call."""
+        scopes.validate_scope_name(name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
+
+    async def scopes(self) -> AsyncIterator[tuple[str, str]]:
+        """As ``ThreadIndex.scopes``: ``(name, root ID)`` of every scope directly under this
+        index. Cost: 1 request + the buckets of the directory (read concurrently)."""
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        for pair in await self._run(scopes.listing(core)):
+            yield pair
+
+    async def ensure(self) -> AsyncThreadIndex:
+        """As ``ThreadIndex.ensure``: find this scope, or make it, now. Cost: 1 or 2
+        (found), + 3 or 4 (made); none for an index opened or created."""
+        await self._ready(create=True)
+        return self
+
+    @property
+    def parent(self) -> AsyncThreadIndex | None:
+        """The index this scope is under; None for an index opened or created."""
+        return self._parent
+
+    def _made(self) -> IndexState:
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
+        return self._core
+
+    async def _ready(self, *, create: bool) -> IndexState | None:
+        core = self._core
+        if self._parent is None or (core is not None and not core.gate.closed):
+            return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
+        name = self._scope_name
+        assert name is not None
+        async with self._resolving:
+            if self._core is not None and not self._core.gate.closed:
+                return self._core
+            self._core = None
+            parent = await self._parent._ready(create=create)
+            if parent is None:
+                return None
+            root: str | None = None
+            if not (create and self._absent_seen):
+                root = await self._run(scopes.find(parent, name))
+            if root is None and create:
+                root = await self._run(scopes.make(parent, name))
+            if root is None:
+                self._absent_seen = True
+                return None
+            self._core = scopes.scope_state(parent, root)
+            return self._core
+
+    async def _reading(self, read: Callable[[IndexState], Awaitable[T]], empty: T) -> T:
+        """As ``ThreadIndex._reading``: a scope never written reads ``empty``; one destroyed
+        elsewhere is looked up again, once."""
+        for attempt in (0, 1):
+            core = await self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return await read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
+        core = self._core or self._top
+        return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     # -- construction ------------------------------------------------------------------------
 
@@ -174,7 +283,8 @@ class AsyncThreadIndex(IndexProperties):
         Cost: none.
 
         ``async with await AsyncThreadIndex.open(client, root_id) as index:`` calls it."""
-        self._core.cache.clear()
+        if self._core is not None:
+            self._core.cache.clear()
 
     async def __aenter__(self) -> AsyncThreadIndex:
         return self
@@ -204,7 +314,9 @@ class AsyncThreadIndex(IndexProperties):
 
         Cost: n + about n / ``bulk_batch`` requests.
         """
-        return await self._carry_out(plans.create_children(self._core, n, metadata, kwargs))
+        return await self._carry_out(
+            plans.create_children(self._core or self._top, n, metadata, kwargs)
+        )
 
     async def add(self, child_id: str) -> None:
         """List an object created elsewhere; adding a listed ID changes nothing. Cost: 1."""
@@ -212,7 +324,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        await self._carry_out(plans.add_ids(self._core, child_ids))
+        await self._carry_out(plans.add_ids(self._core or self._top, child_ids))
 
     async def remove(self, child_id: str) -> None:
         """Forget an ID, keeping the object; an unlisted ID changes nothing. Cost: 1."""
@@ -220,7 +332,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        await self._carry_out(plans.remove_ids(self._core, child_ids))
+        await self._carry_out(plans.remove_ids(self._core or self._top, child_ids))
 
     async def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         """Delete the object, then forget it; an object already gone is just forgotten.
@@ -232,7 +344,7 @@ class AsyncThreadIndex(IndexProperties):
 
     async def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        await self._carry_out(plans.delete_objects(self._core, child_ids, erase_items))
+        await self._carry_out(plans.delete_objects(self._core or self._top, child_ids, erase_items))
 
     def track(self, client: openai.AsyncOpenAI) -> openai.AsyncOpenAI:
         """A copy of ``client`` on which every object of this index's kind that it creates is
@@ -247,9 +359,16 @@ class AsyncThreadIndex(IndexProperties):
         ``client``'s connections; the index's own requests are never tracked.
         Cost: a create or delete costs its request + 1 append (concurrent calls share
         appends: about 1 + 1/P requests an object for P at once); any other request, nothing.
+        A scope must be found or made first (``await scope.ensure()``): this method cannot
+        wait.
         """
         from ._tracking import tracked_async_client  # with the SDK: only when tracking
 
+        if self._core is None:
+            raise IndexNotFoundError(
+                f"scope {'/'.join(self.scope_path)!r} is not found or made yet: "
+                "await its ensure() before track()"
+            )
         return tracked_async_client(client, AsyncIndexRecorder(self._core, self._commit, self._run))
 
     # -- reading ------------------------------------------------------------------------------
@@ -262,9 +381,26 @@ class AsyncThreadIndex(IndexProperties):
         backwards, reading pages from the last one back (those this instance holds from its
         cache): 1 request + 1 a page of IDs consumed.
         """
+        if self._core is not None or self._parent is None:
+            return self._iterate(self._core, newest_first)
+        return self._scoped_all(newest_first)
+
+    def _iterate(self, core: IndexState | None, newest_first: bool) -> AsyncIterator[str]:
+        assert core is not None
         if newest_first:
-            return iterate_async(self._executor, flows.list_ids_newest_first(self._core))
-        return iterate_async(self._executor, flows.list_ids(self._core))
+            return iterate_async(self._executor, flows.list_ids_newest_first(core))
+        return iterate_async(self._executor, flows.list_ids(core))
+
+    async def _scoped_all(self, newest_first: bool) -> AsyncIterator[str]:
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        ids = self._iterate(core, newest_first)
+        try:
+            async for id_ in ids:
+                yield id_
+        finally:
+            await ids.aclose()  # type: ignore[attr-defined]
 
     async def latest(self, n: int) -> list[str]:
         """The ``n`` newest listed IDs, newest first (the end of ``all()``, backwards).
@@ -277,15 +413,20 @@ class AsyncThreadIndex(IndexProperties):
         out: list[str] = []
         if n == 0:
             return out
-        ids = iterate_async(self._executor, flows.list_ids_newest_first(self._core, n))
-        try:
-            async for id_ in ids:
-                out.append(id_)
-                if len(out) == n:
-                    break
-        finally:
-            await ids.aclose()  # type: ignore[attr-defined]
-        return out
+
+        async def newest(core: IndexState) -> list[str]:
+            out: list[str] = []
+            ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
+            try:
+                async for id_ in ids:
+                    out.append(id_)
+                    if len(out) == n:
+                        break
+            finally:
+                await ids.aclose()  # type: ignore[attr-defined]
+            return out
+
+        return await self._reading(newest, out)
 
     def __aiter__(self) -> AsyncIterator[str]:
         """``async for child_id in index``: as ``all()``."""
@@ -296,48 +437,80 @@ class AsyncThreadIndex(IndexProperties):
 
         Cost: 1 request; after removals of paged IDs by a process that held no page, a read
         of every page once, plus 1 to say what they hold, after which every reader's count
-        costs 1 again (``IndexSettings.record_counts``)."""
-        return await self._run(flows.count(self._core))
+        costs 1 again (``IndexSettings.record_counts``). A scope never written: 0 (its lookup
+        only)."""
+        return await self._reading(lambda core: self._run(flows.count(core)), 0)
 
     async def contains(self, child_id: str) -> bool:
         """Whether ``child_id`` is listed: ``child_id in index`` of the sync API.
 
         Cost: 1 request when the journal decides, else pages are read until found."""
-        return await self._run(flows.contains(self._core, child_id))
+        return await self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     # -- maintenance --------------------------------------------------------------------------
 
     async def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        return await self._run(flows.stats(self._core))
+        return await self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     async def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
 
-        Cost: 2 + pages written (+ every page read when ``full``).
+        Cost: 2 + pages written (+ every page read when ``full``); nothing in a scope never
+        written.
         """
-        await self._run(flows.compact(self._core, full))
+        core = await self._ready(create=False)
+        if core is not None:
+            await self._run(flows.compact(core, full))
 
     async def verify(self, *, repair: bool = False) -> VerifyReport:
-        """Check every page and every child; ``repair=True`` forgets dangling IDs (objects
-        deleted elsewhere) and rebuilds the pages. A child counts as deleted only when a read
-        sent ``read_lag_seconds`` after the journal read that listed it answers 404; one
-        that answered sooner is read again then (docs/design.md 8.4).
-        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon)."""
-        return await self._run(flows.verify(self._core, repair))
+        """Check every page and every child, and every scope; ``repair=True`` forgets
+        dangling IDs (objects deleted elsewhere), rebuilds the pages and drops the entries of
+        scopes whose root is gone. A child counts as deleted only when a read sent
+        ``read_lag_seconds`` after the journal read that listed it answers 404; one that
+        answered sooner is read again then (docs/design.md 8.4).
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), and as much again
+        for each scope."""
+        core = await self._ready(create=False)
+        if core is None:
+            return VerifyReport()
+        return await self._run(scopes.verify_tree(core, repair))
 
     async def destroy(self, *, erase_items: bool = False) -> None:
         """Delete every child, every index object and the root: nothing of the index remains.
 
         Children whose creation was acknowledged before it returns are deleted too, and this
         process's writers of the index are refused from the start (docs/design.md 8.5).
+        Every scope goes with it; of a scope, that scope, its scopes and its entry under the
+        parent (nothing if it was never written).
         Cost: 1 (the ``end`` record) + as ``all()`` + the whole journal read + one delete
-        per object + 1 (a last read; one more per round while other processes append).
+        per object + 1 (a last read; one more per round while other processes append); the
+        same again for each scope; of a scope, + 1 (its ``unscope`` under the parent).
         """
-        await self._run(flows.destroy(self._core, erase_items))
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        try:
+            await self._run(scopes.destroy_tree(core, erase_items))
+        except IndexNotFoundError:
+            if self._parent is None:
+                raise  # a scope's root already gone: its entry is dropped below
+        if self._parent is not None:
+            parent = await self._parent._ready(create=False)
+            name = self._scope_name
+            assert name is not None
+            if parent is not None:
+                await self._run(scopes.unlink(parent, name, core.root_id))
+            self._core = None
+            self._absent_seen = True
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(self._executor, flow)
+        try:
+            return await run_async(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
     async def _carry_out(self, plan: Plan[T]) -> T:
         """Carry out a write's plan (``_plans.py``): its flows, announcements and appends."""
@@ -354,6 +527,8 @@ class AsyncThreadIndex(IndexProperties):
             self._commit.expect(step.n)
         elif isinstance(step, Commit):
             await self._commit.submit(step.records, expected=step.expected)
+        elif isinstance(step, Ready):
+            return await self._ready(create=step.create)
         else:
             return await self._run(step)
         return None

@@ -5,19 +5,21 @@ read from an instance's ``IndexState``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import _protocol as flows
 from ._backends import Backend, backend_for_id, make_backend
 from ._choices import CODECS, BackendName
-from ._errors import InvalidIdError
+from ._errors import IndexNotFoundError, InvalidIdError
 from ._protocol import IndexState
+from ._results import IndexStats
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor, SyncExecutor
 
 __all__ = [
     "Executor",
     "IndexProperties",
+    "empty_stats",
     "index_state",
     "make_executor",
     "prepare_create",
@@ -99,43 +101,67 @@ def index_state(
 
 
 class IndexProperties:
-    """Read-only facts of an index instance."""
+    """Read-only facts of an index instance (the root of a tree, or a scope of it)."""
 
-    _core: IndexState
+    _core: IndexState | None  # None: a scope this instance has not found or made yet
+    _top: IndexState  # the root this instance was opened or created from
     _executor: Executor
+    _scope_name: str | None
+    _parent: Any
 
     @property
     def root_id(self) -> str:
-        """The one ID to keep: it recovers the whole index."""
-        return self._core.root_id
+        """The one ID to keep: it recovers the whole index. For a scope, its own root's ID,
+        known once a read or write of this instance found or made it: before that it raises
+        ``IndexNotFoundError`` (no request: a scope never written has no root)."""
+        core = self._core
+        if core is None:
+            raise IndexNotFoundError(
+                f"scope {'/'.join(self.scope_path)!r} of index {self._top.root_id!r} has no "
+                "known root yet: it is found by this instance's first read or write, and "
+                "made by its first write"
+            )
+        return core.root_id
+
+    @property
+    def scope_name(self) -> str | None:
+        """The name of this scope under its parent; None for an index opened or created."""
+        return self._scope_name
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        """The names from the root this instance was opened from down to this scope."""
+        if self._parent is None or self._scope_name is None:
+            return ()
+        return (*self._parent.scope_path, self._scope_name)
 
     @property
     def backend(self) -> BackendName:
         """``"threads"`` or ``"conversations"``."""
-        return self._core.backend.name
+        return self._top.backend.name
 
     @property
     def codec(self) -> str:
         """``"ascii"`` or ``"dense"``: how this instance writes pages."""
-        return self._core.alphabet.name
+        return (self._core or self._top).alphabet.name
 
     @property
     def page_capacity(self) -> int:
         """Children of the usual ID shape one page holds (d)."""
-        return self._core.page_capacity
+        return (self._core or self._top).page_capacity
 
     @property
     def record_limit(self) -> int:
         """The longest journal entry this instance writes: ``max_record_chars``, or less
         once the server refused a shorter one (docs/design.md 4.6). Cost: 0 requests."""
-        return self._core.record_limit
+        return (self._core or self._top).record_limit
 
     @property
     def overlay_limit(self) -> int:
         """Removed or re-added paged IDs a checkpoint carries before a compaction rewrites
         the pages that hold them (``max_overlay``, or its default: docs/design.md 7.2).
         Cost: 0 requests."""
-        return self._core.overlay_limit
+        return (self._core or self._top).overlay_limit
 
     @property
     def requests(self) -> int:
@@ -143,7 +169,28 @@ class IndexProperties:
         return self._executor.requests.value
 
     def __repr__(self) -> str:
+        if self._scope_name is not None:
+            root = self._core.root_id if self._core is not None else None
+            return (
+                f"{type(self).__name__}(scope={'/'.join(self.scope_path)!r}, "
+                f"root_id={root!r}, parent_root_id={self._top.root_id!r}, "
+                f"backend={self.backend!r})"
+            )
         return (
             f"{type(self).__name__}(root_id={self.root_id!r}, backend={self.backend!r}, "
             f"codec={self.codec!r})"
         )
+
+
+def empty_stats() -> IndexStats:
+    """The stats of a scope never written: an empty list."""
+    return IndexStats(
+        children=0,
+        pages=0,
+        directories=0,
+        page_slots=0,
+        unpaged=0,
+        waiting=0,
+        tail_entries=0,
+        checkpointed=False,
+    )

@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _protocol as flows
 from ._choices import BackendName, Codec
-from ._frontend import IndexProperties, index_state, make_executor, prepare_create, prepare_open
+from ._errors import IndexNotFoundError
+from ._frontend import (
+    IndexProperties,
+    empty_stats,
+    index_state,
+    make_executor,
+    prepare_create,
+    prepare_open,
+)
 from ._journal import Record
-from ._protocol import Emit, Flow, IndexState, Pause, plans
+from ._protocol import Emit, Flow, IndexState, Pause, plans, scopes
 from ._protocol.commit_queue import CommitQueue, Wait
-from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps
+from ._protocol.plans import Commit, Expect, Plan, PlanStep, PlanSteps, Ready
 from ._recording import IndexRecorder
 from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
@@ -113,13 +121,30 @@ class ThreadIndex(IndexProperties):
     """
 
     _executor: SyncExecutor
+    _parent: ThreadIndex | None
 
-    def __init__(self, executor: SyncExecutor, core: IndexState) -> None:
+    def __init__(
+        self,
+        executor: SyncExecutor,
+        core: IndexState | None,
+        *,
+        top: IndexState | None = None,
+        parent: ThreadIndex | None = None,
+        name: str | None = None,
+    ) -> None:
         self._executor = executor
         self._core = core
+        top = top or core
+        assert top is not None
+        self._top = top
+        self._parent = parent
+        self._scope_name = name
+        self._children: dict[str, ThreadIndex] = {}
+        self._resolving = threading.Lock()
+        self._absent_seen = False  # a lookup found no scope of this name (make it at once)
         self._commit = GroupCommit(
-            lambda records: self._run(flows.flush(core, records)),
-            core.settings.commit_linger_seconds,
+            lambda records: self._run(flows.flush(self._made(), records)),
+            top.settings.commit_linger_seconds,
         )
 
     # -- construction ------------------------------------------------------------------------
@@ -161,15 +186,96 @@ class ThreadIndex(IndexProperties):
 
     def close(self) -> None:
         """Stop the worker threads and forget cached pages (the client is yours to close).
+        A scope shares its root's connections: closing a scope only forgets its pages.
         Cost: none."""
-        self._executor.close()
-        self._core.cache.clear()
+        if self._parent is None:
+            self._executor.close()
+        if self._core is not None:
+            self._core.cache.clear()
 
     def __enter__(self) -> ThreadIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- scopes -------------------------------------------------------------------------------
+
+    def scope(self, name: str) -> ThreadIndex:
+        """The list named ``name`` under this index: a ``ThreadIndex`` of its own, with every
+        method of this one (and scopes of its own). It is made by its first write; reading a
+        scope never written is an empty list. ``name``: 1 to 200 printable characters, no
+        space at either end (else ``InvalidScopeNameError``, before any request). The same
+        name gives the same instance while it is among the 1,024 most recently asked for.
+        Cost: none at the call. Its first read finds it: 1 request (the parent's journal;
+        + 1, the name's bucket, once the parent has many scopes), then as at a root; its
+        first write makes it if need be: 3 requests more than the same write at a root
+        (+ the lookup when no read of this instance looked for it first).
+        """
+        scopes.validate_scope_name(name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
+
+    def scopes(self) -> Iterator[tuple[str, str]]:
+        """``(name, root ID)`` of every scope directly under this index: those in the
+        directory's buckets (by bucket, by name), then the newer ones in the order made.
+        Cost: 1 request + the buckets, read concurrently (those this instance does not
+        hold): about ceil(S / (0.6 x pairs a bucket)) + 1; none for a scope never written."""
+        core = self._ready(create=False)
+        if core is None:
+            return iter(())
+        return iter(self._run(scopes.listing(core)))
+
+    def ensure(self) -> ThreadIndex:
+        """Find this scope, or make it, now (``root_id`` is then known); returns it.
+        Cost: 1 or 2 requests when it exists (the parent's journal, and the name's
+        bucket), + 3 when made (+ 1 when another writer made it first); none for an index
+        opened or created."""
+        self._ready(create=True)
+        return self
+
+    @property
+    def parent(self) -> ThreadIndex | None:
+        """The index this scope is under; None for an index opened or created."""
+        return self._parent
+
+    def _made(self) -> IndexState:
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
+        return self._core
+
+    def _ready(self, *, create: bool) -> IndexState | None:
+        """This instance's index: found (or, with ``create``, made) by name for a scope;
+        None for a scope that does not exist and is not to be made."""
+        core = self._core
+        if self._parent is None or (core is not None and not core.gate.closed):
+            return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
+        name = self._scope_name
+        assert name is not None
+        with self._resolving:
+            if self._core is not None and not self._core.gate.closed:
+                return self._core
+            self._core = None
+            parent = self._parent._ready(create=create)
+            if parent is None:
+                return None
+            root: str | None = None
+            if not (create and self._absent_seen):
+                root = self._run(scopes.find(parent, name))
+            if root is None and create:
+                root = self._run(scopes.make(parent, name))
+            if root is None:
+                self._absent_seen = True
+                return None
+            self._core = scopes.scope_state(parent, root)
+            return self._core
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -193,7 +299,7 @@ class ThreadIndex(IndexProperties):
 
         Cost: n + about n / ``bulk_batch`` requests.
         """
-        return self._carry_out(plans.create_children(self._core, n, metadata, kwargs))
+        return self._carry_out(plans.create_children(self._core or self._top, n, metadata, kwargs))
 
     def add(self, child_id: str) -> None:
         """List an object created elsewhere; adding a listed ID changes nothing. Cost: 1."""
@@ -201,7 +307,7 @@ class ThreadIndex(IndexProperties):
 
     def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        self._carry_out(plans.add_ids(self._core, child_ids))
+        self._carry_out(plans.add_ids(self._core or self._top, child_ids))
 
     def remove(self, child_id: str) -> None:
         """Forget an ID, keeping the object; an unlisted ID changes nothing. Cost: 1."""
@@ -209,7 +315,7 @@ class ThreadIndex(IndexProperties):
 
     def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        self._carry_out(plans.remove_ids(self._core, child_ids))
+        self._carry_out(plans.remove_ids(self._core or self._top, child_ids))
 
     def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         """Delete the object, then forget it; an object already gone is just forgotten.
@@ -221,7 +327,7 @@ class ThreadIndex(IndexProperties):
 
     def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
         """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        self._carry_out(plans.delete_objects(self._core, child_ids, erase_items))
+        self._carry_out(plans.delete_objects(self._core or self._top, child_ids, erase_items))
 
     def track(self, client: openai.OpenAI) -> openai.OpenAI:
         """A copy of ``client`` on which every object of this index's kind that it creates is
@@ -238,7 +344,9 @@ class ThreadIndex(IndexProperties):
         """
         from ._tracking import tracked_client  # with the SDK: only when tracking
 
-        return tracked_client(client, IndexRecorder(self._core, self._commit, self._run))
+        core = self._ready(create=True)  # a scope: found or made now (up to 4 requests)
+        assert core is not None
+        return tracked_client(client, IndexRecorder(core, self._commit, self._run))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -250,9 +358,12 @@ class ThreadIndex(IndexProperties):
         streams the same list backwards, reading pages from the last one back (those this
         instance holds from its cache): 1 request + 1 a page of IDs consumed.
         """
+        core = self._ready(create=False)
+        if core is None:
+            return iter(())
         if newest_first:
-            return iterate_sync(self._executor, flows.list_ids_newest_first(self._core))
-        return iterate_sync(self._executor, flows.list_ids(self._core))
+            return iterate_sync(self._executor, flows.list_ids_newest_first(core))
+        return iterate_sync(self._executor, flows.list_ids(core))
 
     def latest(self, n: int) -> list[str]:
         """The ``n`` newest listed IDs, newest first (the end of ``all()``, backwards).
@@ -264,14 +375,18 @@ class ThreadIndex(IndexProperties):
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         if n == 0:
             return []
-        ids = cast(
-            "Generator[str, None, None]",
-            iterate_sync(self._executor, flows.list_ids_newest_first(self._core, n)),
-        )
-        try:
-            return list(itertools.islice(ids, n))
-        finally:
-            ids.close()
+
+        def newest(core: IndexState) -> list[str]:
+            ids = cast(
+                "Generator[str, None, None]",
+                iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
+            )
+            try:
+                return list(itertools.islice(ids, n))
+            finally:
+                ids.close()
+
+        return self._reading(newest, [])
 
     def __iter__(self) -> Iterator[str]:
         return self.all()
@@ -280,47 +395,99 @@ class ThreadIndex(IndexProperties):
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
         read of every page once, plus 1 to say what they hold, after which every reader's
         ``len`` costs 1 again (``IndexSettings.record_counts``)."""
-        return self._run(flows.count(self._core))
+        return self._reading(lambda core: self._run(flows.count(core)), 0)
 
     def __contains__(self, child_id: object) -> bool:
         """Cost: 1 request when the journal decides, else pages are read until found."""
         if not isinstance(child_id, str):
             return False
-        return self._run(flows.contains(self._core, child_id))
+        return self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        return self._run(flows.stats(self._core))
+        return self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
 
         Cost: 2 + pages written (+ every page read when ``full``).
         """
-        self._run(flows.compact(self._core, full))
+        core = self._ready(create=False)
+        if core is not None:
+            self._run(flows.compact(core, full))
 
     def verify(self, *, repair: bool = False) -> VerifyReport:
         """Check every page and every child; ``repair=True`` forgets dangling IDs (objects
         deleted elsewhere) and rebuilds the pages. A child counts as deleted only when a read
         sent ``read_lag_seconds`` after the journal read that listed it answers 404; one
         that answered sooner is read again then (docs/design.md 8.4).
-        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon)."""
-        return self._run(flows.verify(self._core, repair))
+        Scopes are verified too (their reports in ``report.scopes``); a scope whose root is
+        gone is reported in ``missing_scopes`` and, with ``repair``, dropped from the parent
+        (its next write makes it afresh).
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), + 1 + one read per
+        scope, + each scope's own verify."""
+        core = self._ready(create=False)
+        if core is None:
+            return VerifyReport()
+        return self._run(scopes.verify_tree(core, repair))
 
     def destroy(self, *, erase_items: bool = False) -> None:
         """Delete every child, every index object and the root: nothing of the index remains.
 
         Children whose creation was acknowledged before it returns are deleted too, and this
         process's writers of the index are refused from the start (docs/design.md 8.5).
+        Every scope goes with it. Of a scope (``index.scope(name).destroy()``): that scope,
+        its scopes, and its entry under the parent (a later write makes it afresh); nothing
+        if it was never written.
         Cost: 1 (the ``end`` record) + as ``all()`` + the whole journal read + one delete
-        per object + 1 (a last read; one more per round while other processes append).
+        per object + 1 (a last read; one more per round while other processes append); the
+        same again for each scope; of a scope, + 1 (its ``unscope`` under the parent).
         """
-        self._run(flows.destroy(self._core, erase_items))
+        core = self._ready(create=False)
+        if core is None:
+            return
+        try:
+            self._run(scopes.destroy_tree(core, erase_items))
+        except IndexNotFoundError:
+            if self._parent is None:
+                raise  # a scope's root already gone: its entry is dropped below
+        if self._parent is not None:
+            parent = self._parent._ready(create=False)
+            name = self._scope_name
+            assert name is not None
+            if parent is not None:
+                self._run(scopes.unlink(parent, name, core.root_id))
+            self._core = None
+            self._absent_seen = True
+
+    def _reading(self, read: Callable[[IndexState], T], empty: T) -> T:
+        """``read`` this index; a scope never written reads ``empty``, and a scope destroyed
+        under this instance (elsewhere) is looked up again, once."""
+        for attempt in (0, 1):
+            core = self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
+        core = self._core or self._top
+        return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     def _run(self, flow: Flow[T]) -> T:
-        return run_sync(self._executor, flow)
+        try:
+            return run_sync(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
     def _carry_out(self, plan: Plan[T]) -> T:
         """Carry out a write's plan (``_plans.py``): its flows, announcements and appends."""
@@ -337,6 +504,8 @@ class ThreadIndex(IndexProperties):
             self._commit.expect(step.n)
         elif isinstance(step, Commit):
             self._commit.submit(step.records, expected=step.expected)
+        elif isinstance(step, Ready):
+            return self._ready(create=step.create)
         else:
             return self._run(step)
         return None

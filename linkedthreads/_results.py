@@ -35,7 +35,12 @@ class VerifyReport:
     duplicates: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     repaired: bool = False
+    # Scopes (4.8): the report of each scope, by name, and the scopes whose root is gone.
+    scopes: dict[str, VerifyReport] = field(default_factory=dict)
+    missing_scopes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.dangling or self.duplicates or self.problems)
+        return not (self.dangling or self.duplicates or self.problems) and all(
+            r.ok for r in self.scopes.values()
+        )

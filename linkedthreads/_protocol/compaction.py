@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from linkedthreads import _scope_dir as scope_dir
 from linkedthreads._codec import (
     ASCII,
     Alphabet,
@@ -16,7 +17,7 @@ from linkedthreads._codec import (
 )
 from linkedthreads._compaction import PlannedPage, Rebuilder, incremental_layout
 from linkedthreads._errors import BackendUnavailableError, LinkedThreadsError, MetadataError
-from linkedthreads._journal import Checkpoint, page_list_key, retirement_stamp
+from linkedthreads._journal import Checkpoint, Overlay, page_list_key, retirement_stamp
 from linkedthreads._transport import Outcome
 
 from .constants import NONCE_MEMORY
@@ -122,9 +123,12 @@ def _plan(state: IndexState, view: View, *, full: bool, made: list[str]) -> Flow
         layout.pages = planned + layout.pages
     new_pages: list[str] = yield from write_planned(state, layout.pages, made)
     dirs = yield from write_dirs(state, new_pages, base, made)
-    referenced = set(new_pages) | set(dirs)
-    written = referenced - set(page_ids) - set(base.dirs)
+    inline, buckets, losers = yield from plan_scopes(state, base, overlay, made)
+    referenced = set(new_pages) | set(dirs) | set(buckets)
+    written = referenced - set(page_ids) - set(base.dirs) - set(base.scope_buckets)
     garbage, due = collect(state, view, referenced, tail)
+    if losers:  # roots of scopes that lost the race for their name (4.8)
+        garbage = (*garbage, (tuple(sorted(set(losers))), retirement_stamp(state.env.clock())))
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,
         pages=() if dirs else tuple(new_pages),
@@ -137,11 +141,33 @@ def _plan(state: IndexState, view: View, *, full: bool, made: list[str]) -> Flow
         time=state.env.clock(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
         ascii=state.fell_back,
+        scopes=tuple(inline.items()),
+        scope_buckets=tuple(buckets),
     )
     # The newest page list this instance knows, and holds (it wrote or read every page):
     # the add and rm records it appends from now on state where their IDs are in it (4.4).
     state.know_page_list(page_list_key(checkpoint.pages, checkpoint.dirs), new_pages)
     return PendingCheckpoint(checkpoint, view.read_at, frozenset(written), due)
+
+
+def plan_scopes(
+    state: IndexState, base: Checkpoint, overlay: Overlay, made: list[str]
+) -> Flow[tuple[dict[str, str], Sequence[str], list[str]]]:
+    """The scope directory of a new checkpoint (4.8): its inline part, its buckets, and the
+    roots of losing ``scope`` records. The buckets of names the overlay could not settle are
+    read (or taken from the cache); once the inline part outgrows a quarter of a record, it
+    is written into the buckets (those that change, or all when they double in number)."""
+    old = base.scope_buckets
+    need = scope_dir.unsettled_buckets(overlay, len(old))
+    read = yield from cached_pages(state, [old[i] for i in need])
+    maps = {i: scope_dir.bucket_pairs(c) for i, c in zip(need, read, strict=True)}
+    inline, losers = scope_dir.settle_overlay(overlay, maps, len(old))
+    if scope_dir.inline_size(inline) <= state.record_limit // 4:
+        return inline, old, losers
+    contents = [scope_dir.bucket_pairs(c) for c in (yield from cached_pages(state, old))]
+    layout = scope_dir.flush_layout(old, contents, inline, state.capacity)
+    buckets = yield from write_planned(state, layout, made)
+    return {}, buckets, losers
 
 
 def write_planned(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from linkedthreads._errors import CorruptIndexError, IndexNotFoundError
 from linkedthreads._journal import (
@@ -25,7 +25,11 @@ from .state import IndexState
 from .writing import discard_written
 
 
-def destroy(state: IndexState, erase_items: bool) -> Flow[None]:
+def destroy(
+    state: IndexState,
+    erase_items: bool,
+    destroy_scopes: Callable[[Sequence[Entry]], Flow[None]] | None = None,
+) -> Flow[None]:
     """Delete every child, every page and directory any checkpoint named, then the root, so
     that no child whose creation was acknowledged survives (docs/design.md 8.5):
 
@@ -35,6 +39,9 @@ def destroy(state: IndexState, erase_items: bool) -> Flow[None]:
        and every page and directory a checkpoint named;
     4. read again after the last entry seen (or, erasing, the entries left), deleting what
        new entries list, until a read shows nothing new; then delete the root.
+
+    ``destroy_scopes`` destroys the scopes the entries of each round name (4.8), before the
+    root that lists them goes.
     """
     gate = state.gate
     was_closed = gate.close()
@@ -68,6 +75,8 @@ def destroy(state: IndexState, erase_items: bool) -> Flow[None]:
     for rounds in range(1, DESTROY_ROUNDS + 1):
         replay.apply_entries(entries)
         yield from _delete_children(state, list(replay.extra), erase_items, deleted)
+        if destroy_scopes is not None:
+            yield from destroy_scopes(entries)
         index_objects |= yield from _index_objects(state, entries)
         fresh = sorted(index_objects - removed - deleted)
         outcomes = yield from send_all([state.backend.delete(o) for o in fresh])

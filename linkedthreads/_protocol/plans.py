@@ -37,6 +37,7 @@ __all__ = [
     "Expect",
     "Plan",
     "PlanSteps",
+    "Ready",
     "add_ids",
     "create_children",
     "delete_objects",
@@ -62,7 +63,16 @@ class Commit:
     expected: int = 0
 
 
-PlanStep = Expect | Commit | Flow[Any]
+@dataclass(frozen=True)
+class Ready:
+    """Ask for the state of the index the write goes to: a scope is found by name, or made
+    (``create``) by its first write (docs/design.md 4.8). The reply is the ``IndexState``, or
+    None for a scope that does not exist and is not to be made. At a root, the root's."""
+
+    create: bool
+
+
+PlanStep = Expect | Commit | Ready | Flow[Any]
 Plan = Generator[PlanStep, Any, T]
 
 
@@ -117,16 +127,20 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
 
 
 def create_children(
-    state: IndexState, n: int, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
+    known: IndexState, n: int, metadata: Mapping[str, str] | None, kwargs: Mapping[str, Any]
 ) -> Plan[list[Any]]:
     """``create_children``: create ``n`` objects, ``bulk_batch`` at a time, and append one
     ``add new`` record a batch. If the index turns out to be gone, what the batch made is
-    deleted (docs/design.md 8.5). Returns the SDK objects."""
+    deleted (docs/design.md 8.5). Returns the SDK objects. ``known``: the state the arguments
+    are checked against before any request (a scope's, or its root's before it is found)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, not {n!r}")
     user = validate_user_metadata(metadata, CHILD_USER_KEYS)
-    state.backend.check_create_kwargs(kwargs)
+    known.backend.check_create_kwargs(kwargs)
     out: list[Any] = []
+    if not n:
+        return out
+    state: IndexState = yield Ready(create=True)
     for group in _chunks(range(n), state.settings.bulk_batch):
         count = len(group)
         made, error = yield from _announced(
@@ -145,10 +159,18 @@ def create_children(
     return out
 
 
-def delete_objects(state: IndexState, child_ids: Iterable[str], erase_items: bool) -> Plan[None]:
+def delete_objects(known: IndexState, child_ids: Iterable[str], erase_items: bool) -> Plan[None]:
     """``delete_many``: delete the objects, ``bulk_batch`` at a time, and append one ``rm``
-    record a batch of what is gone (404 counts as gone)."""
-    ids = validate_ids(child_ids, state.backend.prefix, state.root_id)
+    record a batch of what is gone (404 counts as gone). In a scope never written the
+    objects are deleted and there is nothing to forget."""
+    ids = validate_ids(child_ids, known.backend.prefix, known.root_id)
+    state: IndexState | None = (yield Ready(create=False)) if ids else None
+    if state is None:
+        for batch in _chunks(ids, known.settings.bulk_batch):
+            _, error = yield children.delete_objects(known, batch, erase_items, False)
+            if error is not None:
+                raise error
+        return
     for batch in _chunks(ids, state.settings.bulk_batch):
         done, error = yield from _announced(
             len(batch), children.delete_objects(state, batch, erase_items)
@@ -160,19 +182,25 @@ def delete_objects(state: IndexState, child_ids: Iterable[str], erase_items: boo
 
 
 def _append_ids(
-    state: IndexState, op: Literal["add", "rm"], child_ids: Iterable[str]
+    known: IndexState, op: Literal["add", "rm"], child_ids: Iterable[str]
 ) -> Plan[None]:
-    ids = validate_ids(child_ids, state.backend.prefix, state.root_id)
-    if ids:
-        yield maybe_compact(state)
-        yield Commit([Record(op=op, ids=tuple(ids))])
+    ids = validate_ids(child_ids, known.backend.prefix, known.root_id)
+    if not ids:
+        return
+    state: IndexState | None = yield Ready(create=op == "add")
+    if state is None:
+        return  # nothing to forget in a scope never written
+    if state is not known:
+        validate_ids(ids, state.backend.prefix, state.root_id)  # not the scope's own root
+    yield maybe_compact(state)
+    yield Commit([Record(op=op, ids=tuple(ids))])
 
 
-def add_ids(state: IndexState, child_ids: Iterable[str]) -> Plan[None]:
+def add_ids(known: IndexState, child_ids: Iterable[str]) -> Plan[None]:
     """``add_many``: list objects created elsewhere, in one ``add`` record."""
-    return _append_ids(state, "add", child_ids)
+    return _append_ids(known, "add", child_ids)
 
 
-def remove_ids(state: IndexState, child_ids: Iterable[str]) -> Plan[None]:
+def remove_ids(known: IndexState, child_ids: Iterable[str]) -> Plan[None]:
     """``remove_many``: forget IDs, in one ``rm`` record."""
-    return _append_ids(state, "rm", child_ids)
+    return _append_ids(known, "rm", child_ids)

@@ -21,7 +21,7 @@ from linkedthreads._codec import (
     slot_capacity_bits,
 )
 from linkedthreads._errors import IndexNotFoundError
-from linkedthreads._journal import Checkpoint, JournalScan, Record
+from linkedthreads._journal import SCOPE_OPS, Checkpoint, JournalScan, Record
 from linkedthreads._page_cache import PageCache
 from linkedthreads._settings import IndexSettings
 
@@ -99,8 +99,9 @@ mix of lone and bulk writes."""
 
 
 def entry_weight(records: Iterable[Record]) -> int:
-    """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs, at least 1."""
-    return max(1, -(-sum(len(r.ids) for r in records) // WEIGHT_IDS))
+    """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs (a scope
+    record counting as one, 4.8), at least 1."""
+    return max(1, -(-sum(len(r.ids) + (r.op in SCOPE_OPS) for r in records) // WEIGHT_IDS))
 
 
 def tail_weight(scan: JournalScan) -> int:
