@@ -21,7 +21,7 @@ from linkedthreads._codec import ASCII
 from linkedthreads._journal import Record
 from linkedthreads._protocol import IndexState
 from linkedthreads._protocol import plans as bulk
-from linkedthreads._protocol.plans import Commit, Expect, Plan, PlanSteps
+from linkedthreads._protocol.plans import Commit, Expect, Plan, PlanSteps, Ready
 
 ROOT = "conv_root"
 NOT_TEXT: Any = {"k": 1}  # metadata values are strings
@@ -38,13 +38,25 @@ def _made(*ids: str) -> list[Container]:
     return [Container(id_, {}, {"id": id_}) for id_ in ids]
 
 
-def _drive(plan: Plan[Any], flow_result: Script, commit: Script | None = None) -> list[Any]:
+def _drive(
+    plan: Plan[Any],
+    flow_result: Script,
+    commit: Script | None = None,
+    *,
+    scope_exists: bool = True,
+) -> list[Any]:
     """Carry ``plan`` out as a front end would, but with scripted outcomes: each flow is
-    named, not run. Returns the steps in order, and the plan's result or error last."""
+    named, not run. ``Ready`` is answered with the state the plan was given (an index, or a
+    scope that exists), or None (``scope_exists=False``: a scope never written), and is not
+    listed. Returns the steps in order, and the plan's result or error last."""
     seen: list[Any] = []
     steps = PlanSteps(plan)
     try:
         while (step := steps.next()) is not None:
+            if isinstance(step, Ready):
+                known = plan.gi_frame.f_locals.get("known")  # type: ignore[attr-defined]
+                steps.reply(known if scope_exists else None)
+                continue
             if isinstance(step, (Expect, Commit)):
                 seen.append(step)
                 outcome = commit(step) if commit and isinstance(step, Commit) else None
@@ -161,3 +173,15 @@ def test_add_and_remove_do_upkeep_then_append_one_record(plan: Any, op: str) -> 
         None,
     ]
     assert _drive(plan(_state(), []), lambda name: None) == [None]  # no IDs, no request
+
+
+def test_a_scope_never_written_forgets_nothing_and_deletes_without_a_record() -> None:
+    assert _drive(bulk.remove_ids(_state(), ["conv_a"]), lambda name: None, scope_exists=False) == [
+        None
+    ]
+    seen = _drive(
+        bulk.delete_objects(_state(), ["conv_a"], False),
+        lambda name: (["conv_a"], None),
+        scope_exists=False,
+    )
+    assert seen == ["delete_objects", None]  # no announcement, no append
