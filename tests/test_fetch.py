@@ -157,3 +157,21 @@ async def test_an_error_other_than_404_is_raised_and_later_rounds_are_not_sent(
     with pytest.raises(APIRequestError, match="HTTP 500"):
         await surface.call(reader, "fetch", [c.id for c in made])
     assert reader.requests - before == 4  # the first round; the two after it never went
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend: str) -> None:
+    """A user's sidebar: the scope's latest(n), then fetch: n requests, and none to find
+    the scope again (a scope shares its root's backend and settings)."""
+    root = await surface.create(backend)
+    user = root.scope("user-42")
+    made = [
+        await surface.call(user, "create_child", metadata={"title": f"t{n}"}) for n in range(5)
+    ]
+    fresh = (await surface.open(root.root_id)).scope("user-42")
+    before = fresh.requests
+    objects = await surface.call(fresh, "fetch", [c.id for c in made][::-1])
+    assert fresh.requests - before == 5
+    assert [o.metadata["title"] for o in objects] == ["t4", "t3", "t2", "t1", "t0"]
+    page = await surface.call(fresh, "latest", 3)
+    assert [o.id for o in await surface.call(fresh, "fetch", page)] == page
