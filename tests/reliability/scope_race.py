@@ -57,6 +57,7 @@ from .harness import (
     Report,
     _error_text,
     _ingest_errors,
+    checkpoints,
     create_raw,
     is_index_object,
     judge,
@@ -570,6 +571,10 @@ def check(
         known.update(history.effects)
         for op in path_ops:
             known.update(op.ids)
+    for r in {root_id, *tree.values()}:
+        cks = checkpoints(client, cfg.backend, r)
+        report.checkpoints += len(cks)
+        report.dropped_checkpoints += sum(1 for _, ck in cks if ck.upto is None)
     account(report, cfg, emu, client, root_id, tree, parents, ops, scope_of, known)
     if cfg.destroy:
         check_destroy(report, fresh, emu, client, cfg.backend, {root_id, *tree.values()}, listed)
@@ -782,6 +787,8 @@ def merge_scope_reports(reports: Sequence[ScopeReport]) -> ScopeReport:
             "losers_collected_later",
             "creates",
             "deletes",
+            "checkpoints",
+            "dropped_checkpoints",
         ):
             setattr(out, name, getattr(out, name) + getattr(r, name))
         out.seconds += r.seconds
