@@ -165,9 +165,7 @@ async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend
     the scope again (a scope shares its root's backend and settings)."""
     root = await surface.create(backend)
     user = root.scope("user-42")
-    made = [
-        await surface.call(user, "create_child", metadata={"title": f"t{n}"}) for n in range(5)
-    ]
+    made = [await surface.call(user, "create_child", metadata={"title": f"t{n}"}) for n in range(5)]
     fresh = (await surface.open(root.root_id)).scope("user-42")
     before = fresh.requests
     objects = await surface.call(fresh, "fetch", [c.id for c in made][::-1])
@@ -175,3 +173,19 @@ async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend
     assert [o.metadata["title"] for o in objects] == ["t4", "t3", "t2", "t1", "t0"]
     page = await surface.call(fresh, "latest", 3)
     assert [o.id for o in await surface.call(fresh, "fetch", page)] == page
+
+
+async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
+    surface: Surface, emulator: Any
+) -> None:
+    """The documented choice: fetch does not wait for a server's read lag (a screen must not
+    pause); a child the server does not show yet is None, like a deleted one, and is
+    there once the lag is over (read_after_write_lag_s of the emulator)."""
+    index = await surface.create("conversations")
+    emulator.update_settings(read_after_write_lag_s=600)
+    new = await surface.call(index, "create_child")
+    before = index.requests
+    assert await surface.call(index, "fetch", [new.id]) == [None]
+    assert index.requests - before == 1  # no second read, no pause
+    emulator.update_settings(read_after_write_lag_s=0)
+    assert [o.id for o in await surface.call(index, "fetch", [new.id])] == [new.id]
