@@ -140,6 +140,7 @@ class AsyncThreadIndex(IndexProperties):
         self._top = top
         self._parent = parent
         self._scope_name = name
+        self._children: dict[str, AsyncThreadIndex] = {}
         self._resolving = asyncio.Lock()
         self._absent_seen = False
         self._commit = AsyncGroupCommit(
@@ -153,7 +154,13 @@ class AsyncThreadIndex(IndexProperties):
         """As ``ThreadIndex.scope``: the list named ``name`` under this index, made by its
         first write; a bad name raises ``InvalidScopeNameError``. Cost: none at the call."""
         scopes.validate_scope_name(name)
-        return AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
 
     async def scopes(self) -> AsyncIterator[tuple[str, str]]:
         """``(name, root ID)`` of every scope directly under this index. Cost: 1 request."""
@@ -175,18 +182,22 @@ class AsyncThreadIndex(IndexProperties):
         return self._parent
 
     def _made(self) -> Core:
-        assert self._core is not None, "a write resolves its scope before it flushes"
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
     async def _ready(self, *, create: bool) -> Core | None:
         core = self._core
-        if core is not None or self._parent is None:
+        if self._parent is None or (core is not None and not core.gate.closed):
             return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
         name = self._scope_name
         assert name is not None
         async with self._resolving:
-            if self._core is not None:
+            if self._core is not None and not self._core.gate.closed:
                 return self._core
+            self._core = None
             parent = await self._parent._ready(create=create)
             if parent is None:
                 return None
@@ -457,7 +468,12 @@ class AsyncThreadIndex(IndexProperties):
             self._absent_seen = True
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(self._executor, flow)
+        try:
+            return await run_async(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
 
 def _executor(

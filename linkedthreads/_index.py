@@ -153,6 +153,7 @@ class ThreadIndex(IndexProperties):
         self._top = top
         self._parent = parent
         self._scope_name = name
+        self._children: dict[str, ThreadIndex] = {}
         self._resolving = threading.Lock()
         self._absent_seen = False  # a lookup found no scope of this name (make it at once)
         self._commit = GroupCommit(
@@ -226,13 +227,20 @@ class ThreadIndex(IndexProperties):
         """The list named ``name`` under this index: a ``ThreadIndex`` of its own, with every
         method of this one (and scopes of its own). It is made by its first write; reading a
         scope never written is an empty list. ``name``: 1 to 200 printable characters, no
-        space at either end (else ``InvalidScopeNameError``, before any request).
+        space at either end (else ``InvalidScopeNameError``, before any request). The same
+        name gives the same instance while it is among the 1,024 most recently asked for.
         Cost: none at the call. Its first read finds it: 1 request (the parent's journal),
         then as at a root; its first write makes it if need be: 3 requests more than the
         same write at a root (4 when no read of this instance looked for it first).
         """
         scopes.validate_scope_name(name)
-        return ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
 
     def scopes(self) -> Iterator[tuple[str, str]]:
         """``(name, root ID)`` of every scope directly under this index, in the order made.
@@ -255,20 +263,24 @@ class ThreadIndex(IndexProperties):
         return self._parent
 
     def _made(self) -> Core:
-        assert self._core is not None, "a write resolves its scope before it flushes"
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
     def _ready(self, *, create: bool) -> Core | None:
         """This instance's index: found (or, with ``create``, made) by name for a scope;
         None for a scope that does not exist and is not to be made."""
         core = self._core
-        if core is not None or self._parent is None:
+        if self._parent is None or (core is not None and not core.gate.closed):
             return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
         name = self._scope_name
         assert name is not None
         with self._resolving:
-            if self._core is not None:
+            if self._core is not None and not self._core.gate.closed:
                 return self._core
+            self._core = None
             parent = self._parent._ready(create=create)
             if parent is None:
                 return None
@@ -547,7 +559,12 @@ class ThreadIndex(IndexProperties):
         return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     def _run(self, flow: Flow[T]) -> T:
-        return run_sync(self._executor, flow)
+        try:
+            return run_sync(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
 
 def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> SyncExecutor:
