@@ -134,11 +134,8 @@ class ScopeReport(Report):
     losers_collected_later: int = 0  # listed ones deleted by two compactions after the run
 
     def summary(self) -> str:
-        return (
-            super().summary().replace("\n", f"\n  [scopes] {self._scope_line()}\n", 1)
-            if self.problems
-            else f"{super().summary()}\n  [scopes] {self._scope_line()}"
-        )
+        head, _, problems = super().summary().partition("\n")
+        return f"{head}\n  [scopes] {self._scope_line()}" + (f"\n{problems}" if problems else "")
 
     def _scope_line(self) -> str:
         return (
@@ -683,7 +680,7 @@ def account(
     for r in unrecorded:
         md = retrieve_metadata(client, backend, r) or {}
         roots_made[f"{md.get(PARENT_KEY, '')}:{md.get(NAME_KEY, '')}"] += 1
-    report.races = len(tree) and sum(1 for c in roots_made.values() if c > 1)
+    report.races = sum(1 for c in roots_made.values() if c > 1)
     report.scope_roots = len(winners) + report.losers
     for r in sorted(unrecorded):
         md = retrieve_metadata(client, backend, r) or {}
