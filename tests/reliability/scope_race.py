@@ -188,11 +188,12 @@ class ScopeWorker:
         k = min(rounds - 1, max(0, int((time.monotonic() - start_at) / round_s)))
         done = 0
         for seq in range(cfg["ops"]):
-            # The clock moves the rounds on, but not before this worker made its
-            # ``min_ops`` calls in the current one (a loaded machine still races).
+            # The clock moves the rounds on, one at a time, and not before this worker made
+            # its ``min_ops`` calls in the current one (a loaded machine still races for
+            # every scope: the workers lag alike).
             on_time = int((time.monotonic() - start_at) / round_s)
             if on_time > k and done >= cfg["min_ops"]:
-                k, done = on_time, 0
+                k, done = k + 1, 0
             if k >= rounds or (stop_file and os.path.exists(stop_file)):
                 break
             done += 1
