@@ -1,5 +1,5 @@
 """``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
-``ThreadIndex``; it drives the same protocol flows (``_flows.py``) on an ``AsyncExecutor``."""
+``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from . import _flows as flows
-from . import _scopes as scopes
+from . import _protocol as flows
 from ._backends import Backend
 from ._errors import IndexNotFoundError
 from ._fetch import fetch_children, validate_fetch_ids
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, scopes
 from ._recording import AsyncIndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
 
@@ -127,9 +127,9 @@ class AsyncThreadIndex(IndexProperties):
     def __init__(
         self,
         executor: AsyncExecutor,
-        core: Core | None,
+        core: IndexState | None,
         *,
-        top: Core | None = None,
+        top: IndexState | None = None,
         parent: AsyncThreadIndex | None = None,
         name: str | None = None,
     ) -> None:
@@ -181,12 +181,12 @@ class AsyncThreadIndex(IndexProperties):
         """The index this scope is under; None for an index opened or created."""
         return self._parent
 
-    def _made(self) -> Core:
+    def _made(self) -> IndexState:
         if self._core is None:  # destroyed while this write was in its object requests
             raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
-    async def _ready(self, *, create: bool) -> Core | None:
+    async def _ready(self, *, create: bool) -> IndexState | None:
         core = self._core
         if self._parent is None or (core is not None and not core.gate.closed):
             return core
@@ -209,8 +209,23 @@ class AsyncThreadIndex(IndexProperties):
             if root is None:
                 self._absent_seen = True
                 return None
-            self._core = scopes.scope_core(parent, root)
+            self._core = scopes.scope_state(parent, root)
             return self._core
+
+    async def _reading(self, read: Callable[[IndexState], Awaitable[T]], empty: T) -> T:
+        """As ``ThreadIndex._reading``: a scope never written reads ``empty``; one destroyed
+        elsewhere is looked up again, once."""
+        for attempt in (0, 1):
+            core = await self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return await read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top
@@ -234,7 +249,7 @@ class AsyncThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -248,7 +263,7 @@ class AsyncThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     async def aclose(self) -> None:
@@ -276,7 +291,7 @@ class AsyncThreadIndex(IndexProperties):
     ) -> list[Any]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._top.settings.bulk_batch
@@ -376,7 +391,7 @@ class AsyncThreadIndex(IndexProperties):
             return self._iterate(self._core, newest_first)
         return self._scoped_all(newest_first)
 
-    def _iterate(self, core: Core | None, newest_first: bool) -> AsyncIterator[str]:
+    def _iterate(self, core: IndexState | None, newest_first: bool) -> AsyncIterator[str]:
         assert core is not None
         if newest_first:
             return iterate_async(self._executor, flows.list_ids_newest_first(core))
@@ -398,18 +413,22 @@ class AsyncThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         out: list[str] = []
-        core = await self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return out
-        ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
-        try:
-            async for id_ in ids:
-                out.append(id_)
-                if len(out) == n:
-                    break
-        finally:
-            await ids.aclose()  # type: ignore[attr-defined]
-        return out
+
+        async def newest(core: IndexState) -> list[str]:
+            out: list[str] = []
+            ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
+            try:
+                async for id_ in ids:
+                    out.append(id_)
+                    if len(out) == n:
+                        break
+            finally:
+                await ids.aclose()  # type: ignore[attr-defined]
+            return out
+
+        return await self._reading(newest, out)
 
     async def fetch(self, child_ids: Iterable[str]) -> list[Any]:
         """As ``ThreadIndex.fetch``: each ID's SDK object in order (``None`` for a 404), read
@@ -423,17 +442,14 @@ class AsyncThreadIndex(IndexProperties):
 
     async def count(self) -> int:
         """``len(index)`` of the sync API (``len`` cannot be awaited)."""
-        core = await self._ready(create=False)
-        return 0 if core is None else await self._run(flows.count(core))
+        return await self._reading(lambda core: self._run(flows.count(core)), 0)
 
     async def contains(self, child_id: str) -> bool:
         """``child_id in index`` of the sync API."""
-        core = await self._ready(create=False)
-        return core is not None and await self._run(flows.contains(core, child_id))
+        return await self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     async def stats(self) -> IndexStats:
-        core = await self._ready(create=False)
-        return empty_stats() if core is None else await self._run(flows.stats(core))
+        return await self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     async def compact(self, *, full: bool = False) -> None:
         core = await self._ready(create=False)

@@ -1,7 +1,7 @@
 """Reading the children themselves: a screen of IDs (from ``latest(n)``, a page of
 ``all(newest_first=True)``) becomes their SDK objects (metadata, creation time, ...), read
 concurrently, ``read_concurrency`` at a time. Shared by ``ThreadIndex.fetch`` and
-``AsyncThreadIndex.fetch`` as one flow (see ``_flows.py`` for what a flow is)."""
+``AsyncThreadIndex.fetch`` as one flow (see ``_protocol`` for what a flow is)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._errors import InvalidIdError
-from ._flows import Core, Flow, first_error, send_all, validate_id
+from ._protocol.flow import Flow, first_error, send_all
+from ._protocol.state import IndexState
+from ._protocol.validation import validate_id
 from ._transport import NotFound
 
 __all__ = ["fetch_children", "validate_fetch_ids"]
@@ -29,7 +31,7 @@ def validate_fetch_ids(ids: Iterable[str], prefix: str) -> list[str]:
     return [validate_id(i, prefix) for i in items]
 
 
-def fetch_children(core: Core, ids: list[str]) -> Flow[list[Any]]:
+def fetch_children(core: IndexState, ids: list[str]) -> Flow[list[Any]]:
     """The SDK object of each ID, in order; ``None`` for an ID the server answers 404 for.
 
     Each distinct ID is read once; the reads go ``read_concurrency`` at a time, so n

@@ -1,5 +1,5 @@
 """``ThreadIndex``: the synchronous front end. It validates arguments and drives the
-protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logic."""
+protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from . import _flows as flows
-from . import _scopes as scopes
+from . import _protocol as flows
 from ._errors import IndexNotFoundError
 from ._fetch import fetch_children, validate_fetch_ids
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, scopes
 from ._recording import IndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
 
@@ -140,9 +140,9 @@ class ThreadIndex(IndexProperties):
     def __init__(
         self,
         executor: SyncExecutor,
-        core: Core | None,
+        core: IndexState | None,
         *,
-        top: Core | None = None,
+        top: IndexState | None = None,
         parent: ThreadIndex | None = None,
         name: str | None = None,
     ) -> None:
@@ -186,7 +186,7 @@ class ThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -203,7 +203,7 @@ class ThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     def close(self) -> None:
@@ -262,12 +262,12 @@ class ThreadIndex(IndexProperties):
         """The index this scope is under; None for an index opened or created."""
         return self._parent
 
-    def _made(self) -> Core:
+    def _made(self) -> IndexState:
         if self._core is None:  # destroyed while this write was in its object requests
             raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
-    def _ready(self, *, create: bool) -> Core | None:
+    def _ready(self, *, create: bool) -> IndexState | None:
         """This instance's index: found (or, with ``create``, made) by name for a scope;
         None for a scope that does not exist and is not to be made."""
         core = self._core
@@ -292,7 +292,7 @@ class ThreadIndex(IndexProperties):
             if root is None:
                 self._absent_seen = True
                 return None
-            self._core = scopes.scope_core(parent, root)
+            self._core = scopes.scope_state(parent, root)
             return self._core
 
     # -- properties ---------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._top.settings.bulk_batch
@@ -450,17 +450,20 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        core = self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return []
-        ids = cast(
-            "Generator[str, None, None]",
-            iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
-        )
-        try:
-            return list(itertools.islice(ids, n))
-        finally:
-            ids.close()
+
+        def newest(core: IndexState) -> list[str]:
+            ids = cast(
+                "Generator[str, None, None]",
+                iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
+            )
+            try:
+                return list(itertools.islice(ids, n))
+            finally:
+                ids.close()
+
+        return self._reading(newest, [])
 
     def fetch(self, child_ids: Iterable[str]) -> list[Any]:
         """The children themselves: each ID's SDK object (``Conversation`` or ``Thread``:
@@ -484,22 +487,19 @@ class ThreadIndex(IndexProperties):
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
         read of every page once, plus 1 to say what they hold, after which every reader's
         ``len`` costs 1 again (``IndexSettings.record_counts``)."""
-        core = self._ready(create=False)
-        return 0 if core is None else self._run(flows.count(core))
+        return self._reading(lambda core: self._run(flows.count(core)), 0)
 
     def __contains__(self, child_id: object) -> bool:
         """Cost: 1 request when the journal decides, else pages are read until found."""
         if not isinstance(child_id, str):
             return False
-        core = self._ready(create=False)
-        return core is not None and self._run(flows.contains(core, child_id))
+        return self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        core = self._ready(create=False)
-        return empty_stats() if core is None else self._run(flows.stats(core))
+        return self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
@@ -553,6 +553,21 @@ class ThreadIndex(IndexProperties):
                 self._run(scopes.unlink(parent, name, core.root_id))
             self._core = None
             self._absent_seen = True
+
+    def _reading(self, read: Callable[[IndexState], T], empty: T) -> T:
+        """``read`` this index; a scope never written reads ``empty``, and a scope destroyed
+        under this instance (elsewhere) is looked up again, once."""
+        for attempt in (0, 1):
+            core = self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top

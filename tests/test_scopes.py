@@ -20,7 +20,9 @@ from linkedthreads import (
 )
 from linkedthreads import _journal as journal
 from linkedthreads._codec import ASCII, slot_capacity_bits
+from linkedthreads._index import run_sync
 from linkedthreads._journal import Checkpoint, Overlay, Record, dump_records, parse_entry
+from linkedthreads._protocol import maintenance
 from linkedthreads._scope_dir import bucket_index, flush_layout, settle, settle_overlay
 
 from .sdk_warnings import OWN_THREADS_CALLS
@@ -112,13 +114,13 @@ async def test_first_write_costs_three_more(front: Front, kind: str) -> None:
     """After a read found no scope, its first create_child costs 2 + 3 (make the root,
     append the scope record, read it back); the next ones 2, as at the root."""
     index = await front.create(backend=kind, settings=IndexSettings(compact_every=99))
-    index._core.until_check = 99
+    index._core.compaction_countdown = 99
     scope = index.scope("bob")
     assert await front.count(scope) == 0
     before = front.emulator.stats()["total"]
     await front.call(scope, "create_child")
     assert front.emulator.stats()["total"] - before == 5
-    scope._core.until_check = 99
+    scope._core.compaction_countdown = 99
     before = front.emulator.stats()["total"]
     await front.call(scope, "create_child")
     assert front.emulator.stats()["total"] - before == 2
@@ -218,6 +220,9 @@ def test_many_scopes_go_into_buckets(emulator: Any) -> None:
     # The journal, + the name's bucket unless the record carries it inline (+ 1: the open).
     assert max(costs) == 2
     assert min(costs) >= 1
+    # A repair's rebuild from the whole journal (no base) carries the directory too.
+    run_sync(index._executor, maintenance.rebuild_from_journal(index._core))
+    assert dict(ThreadIndex.open(emulator.client(), index.root_id).scopes()) == roots
     fresh.scope("u33").destroy()
     del roots["u33"]
     assert dict(ThreadIndex.open(emulator.client(), index.root_id).scopes()) == roots
@@ -346,3 +351,22 @@ def test_settle_and_bucket_index() -> None:
     assert settle("1", [Record(op="unscope", name="a", target="1")], "a") == (None, [])
     assert all(0 <= bucket_index(f"n{i}", 7) < 7 for i in range(50))
     assert bucket_index("same", 8) == bucket_index("same", 8)
+
+
+async def test_a_scope_destroyed_elsewhere_reads_empty_then_is_made_afresh(
+    front: Front, kind: str
+) -> None:
+    """An instance holding a scope that another process destroys reads it as it now is
+    (empty); a write into it is refused once (its children deleted), the next makes it."""
+    index = await front.create(backend=kind)
+    held = index.scope("u")
+    await front.call(held, "create_child")
+    assert await front.count(held) == 1
+    other = await front.open(index.root_id)
+    await front.call(other.scope("u"), "destroy")
+    assert await front.call(held, "latest", 5) == []
+    assert await front.count(held) == 0
+    fresh = (await front.call(held, "create_child")).id
+    assert await front.listed((await front.open(index.root_id)).scope("u")) == [fresh]
+    await front.call(index, "destroy")
+    assert front.emulator.live_ids(kind) == set()
