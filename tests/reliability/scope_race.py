@@ -47,31 +47,41 @@ import openai
 
 from linkedthreads import LinkedThreadsError, ThreadIndex
 
-from .harness import (
-    INF,
-    INFLIGHT_SLACK_S,
-    OP_TAG,
-    History,
-    Op,
-    OpLog,
-    Report,
-    _error_text,
-    _ingest_errors,
-    checkpoints,
-    create_raw,
-    is_index_object,
-    judge,
-    make_client,
-    process_context,
-    quiet_faults,
-    raw_client,
-    read_journal_texts,
-    read_logs,
-    referenced_index_objects,
-    retrieve_metadata,
-    start_emulator,
-    torture_settings,
-)
+try:  # the harness as the package ``torture`` (work-17a moves it there)
+    from torture.checks import _ingest_errors, judge
+    from torture.emulator import quiet_faults, raw_client, start_emulator
+    from torture.history import History, Op, read_logs
+    from torture.journal import checkpoints, is_index_object, referenced_index_objects
+    from torture.objects import create_raw, read_journal_texts, retrieve_metadata
+    from torture.report import Report
+    from torture.settings import INF, INFLIGHT_SLACK_S, OP_TAG, torture_settings
+    from torture.worker import OpLog, _error_text, make_client, process_context
+except ModuleNotFoundError:  # the harness as one module of this folder
+    from .harness import (  # type: ignore[assignment, no-redef]
+        INF,
+        INFLIGHT_SLACK_S,
+        OP_TAG,
+        History,
+        Op,
+        OpLog,
+        Report,
+        _error_text,
+        _ingest_errors,
+        checkpoints,
+        create_raw,
+        is_index_object,
+        judge,
+        make_client,
+        process_context,
+        quiet_faults,
+        raw_client,
+        read_journal_texts,
+        read_logs,
+        referenced_index_objects,
+        retrieve_metadata,
+        start_emulator,
+        torture_settings,
+    )
 
 PARENT_KEY = "lt_parent"  # on a scope's root: its parent's root ID (docs/design.md 4.8)
 NAME_KEY = "lt_scope"  # on a scope's root: its name
