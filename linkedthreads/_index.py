@@ -474,8 +474,8 @@ class ThreadIndex(IndexProperties):
         listed (or, on a server that lags, created less than ``read_lag_seconds`` ago). The
         IDs are checked before any request (``InvalidIdError``); listing is not checked:
         any object of this index's kind is read (in a scope, with no lookup of the scope
-        first). Cost: 1 request per distinct ID,
-        ``read_concurrency`` at a time: ceil(n / ``read_concurrency``) rounds.
+        first). Cost: 1 request per distinct ID, ``read_concurrency`` at a time:
+        ceil(n / ``read_concurrency``) rounds.
         """
         ids = validate_fetch_ids(child_ids, self._top.backend.prefix)
         return self._run(fetch_children(self._top, ids))
