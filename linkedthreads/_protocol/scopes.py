@@ -19,7 +19,7 @@ from linkedthreads._errors import (
 )
 from linkedthreads._journal import Entry, Record
 from linkedthreads._results import VerifyReport
-from linkedthreads._scope_dir import bucket_index, bucket_pairs, settle
+from linkedthreads._scope_dir import bucket_index, bucket_pairs, records_by_name, settle
 from linkedthreads._transport import NotFound
 
 from .compaction import maybe_compact
@@ -123,8 +123,9 @@ def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
             merged[name] = root
         else:
             merged.pop(name, None)
+    by_name = records_by_name(overlay)
     for name in sorted(overlay.unsettled):
-        state, _ = settle(held[name], overlay.scope_log, name)
+        state, _ = settle(held[name], by_name.get(name, ()), name)
         if state:
             merged[name] = state
         else:
