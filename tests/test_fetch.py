@@ -189,3 +189,28 @@ async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
     assert index.requests - before == 1  # no second read, no pause
     emulator.update_settings(read_after_write_lag_s=0)
     assert [o.id for o in await surface.call(index, "fetch", [new.id])] == [new.id]
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_a_users_sidebar_from_nothing(surface: Surface, backend: str) -> None:
+    """The issue's sidebar, in a process that holds nothing but the root ID: open, the
+    user's 20 newest, their objects. With read_concurrency=20 the objects are one round
+    after the listing; every request counted."""
+    root = await surface.create(backend)
+    user = root.scope("user-42")
+    made = [
+        await surface.call(user, "create_child", metadata={"title": f"chat {n}"}) for n in range(25)
+    ]
+    settings = IndexSettings(read_concurrency=20)
+    fresh = await surface.open(root.root_id, settings=settings)
+    sidebar = fresh.scope("user-42")
+    opened = fresh.requests
+    page = await surface.call(sidebar, "latest", 20)
+    listing = sidebar.requests - opened
+    surface.rounds = []
+    objects = await surface.call(sidebar, "fetch", page)
+    assert listing <= 3  # the parent's journal (the lookup), the scope's (+ a page)
+    assert sidebar.requests - opened - listing == 20
+    assert surface.rounds == [20]  # one round of 20 concurrent reads
+    assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(24, 4, -1)]
+    assert [o.id for o in objects] == [c.id for c in made][::-1][:20]
