@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from . import _protocol as flows
 from ._choices import BackendName, Codec
 from ._errors import IndexNotFoundError
+from ._fetch import fetch_children, validate_fetch_ids
 from ._frontend import (
     IndexProperties,
     empty_stats,
@@ -387,6 +388,21 @@ class ThreadIndex(IndexProperties):
                 ids.close()
 
         return self._reading(newest, [])
+
+    def fetch(self, child_ids: Iterable[str]) -> list[Any]:
+        """The children themselves: each ID's SDK object (``Conversation`` or ``Thread``:
+        metadata, ``created_at``, ...), in the order given, read concurrently; a screen of
+        ``latest(n)`` costs n requests in one round (for n up to ``read_concurrency``).
+
+        ``None`` stands for an ID the server answers 404 for: a child deleted since it was
+        listed (or, on a server that lags, created less than ``read_lag_seconds`` ago). The
+        IDs are checked before any request (``InvalidIdError``); listing is not checked:
+        any object of this index's kind is read (in a scope, with no lookup of the scope
+        first). Cost: 1 request per distinct ID, ``read_concurrency`` at a time:
+        ceil(n / ``read_concurrency``) rounds.
+        """
+        ids = validate_fetch_ids(child_ids, self._top.backend.prefix)
+        return self._run(fetch_children(self._top, ids))
 
     def __iter__(self) -> Iterator[str]:
         return self.all()

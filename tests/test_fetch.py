@@ -1,0 +1,216 @@
+"""``fetch(ids)``: the children themselves for a screen of IDs, over HTTP on the emulator,
+both backends, sync and async. Counted: requests (one per distinct ID) and rounds (batches
+the executor sends concurrently: ceil(n / ``read_concurrency``)); never seconds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from linkedthreads import (
+    APIRequestError,
+    AsyncThreadIndex,
+    IndexSettings,
+    InvalidIdError,
+    RetryPolicy,
+    ThreadIndex,
+)
+
+
+class Surface:
+    """One awaitable surface over ThreadIndex or AsyncThreadIndex, counting rounds."""
+
+    def __init__(self, mode: str, emulator: Any) -> None:
+        self.mode = mode
+        self.client: Any = emulator.async_client() if mode == "async" else emulator.client()
+        self.rounds: list[int] = []  # the size of each batch sent concurrently
+
+    async def create(self, backend: str, **kwargs: Any) -> Any:
+        if self.mode == "async":
+            index: Any = await AsyncThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
+        else:
+            index = ThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
+        self.count_rounds(index)
+        return index
+
+    async def open(self, root_id: str, **kwargs: Any) -> Any:
+        if self.mode == "async":
+            index: Any = await AsyncThreadIndex.open(self.client, root_id, **kwargs)
+        else:
+            index = ThreadIndex.open(self.client, root_id, **kwargs)
+        self.count_rounds(index)
+        return index
+
+    def count_rounds(self, index: Any) -> None:
+        executor = index._executor
+        send = executor.execute_many
+        if self.mode == "async":
+
+            async def counted_async(requests: Any) -> Any:
+                self.rounds.append(len(requests))
+                return await send(requests)
+
+            executor.execute_many = counted_async
+        else:
+
+            def counted(requests: Any) -> Any:
+                self.rounds.append(len(requests))
+                return send(requests)
+
+            executor.execute_many = counted
+
+    async def call(self, index: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(index, name)(*args, **kwargs)
+        return await result if self.mode == "async" else result
+
+    async def close(self) -> None:
+        if self.mode == "async":
+            await self.client.close()
+        else:
+            self.client.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[Surface]:
+    s = Surface(str(request.param), emulator)
+    yield s
+    await s.close()
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+@pytest.mark.parametrize("concurrency", [8, 20])
+async def test_a_sidebar_is_the_listing_then_one_round_per_read_concurrency(
+    surface: Surface, backend: str, concurrency: int
+) -> None:
+    """latest(20), then fetch: 20 requests in ceil(20 / read_concurrency) rounds; the
+    objects come in the order given, with their metadata and creation time."""
+    writer = await surface.create(backend)
+    made = []
+    for n in range(23):
+        made.append(await surface.call(writer, "create_child", metadata={"title": f"chat {n}"}))
+    settings = IndexSettings(read_concurrency=concurrency)
+    reader = await surface.open(writer.root_id, settings=settings)
+    page = await surface.call(reader, "latest", 20)
+    assert page == [c.id for c in made][::-1][:20]
+    before, surface.rounds = reader.requests, []
+    objects = await surface.call(reader, "fetch", page)
+    assert reader.requests - before == 20
+    assert len(surface.rounds) == math.ceil(20 / concurrency)
+    assert max(surface.rounds) == min(20, concurrency)
+    assert [o.id for o in objects] == page
+    assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(22, 2, -1)]
+    assert all(o.metadata["linkedthreads"] == f"in:{writer.root_id}" for o in objects)
+    assert [o.created_at for o in objects] == [c.created_at for c in made][::-1][:20]
+    assert type(objects[0]) is type(made[0])  # the SDK's own Conversation or Thread
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_a_child_deleted_meanwhile_is_none_and_repeats_are_read_once(
+    surface: Surface, backend: str
+) -> None:
+    index = await surface.create(backend)
+    a, b, c = (await surface.call(index, "create_children", 3))[:3]
+    await surface.call(index, "delete", b.id)
+    before = index.requests
+    objects = await surface.call(index, "fetch", [c.id, b.id, a.id, c.id])
+    assert index.requests - before == 3
+    assert [o.id if o is not None else None for o in objects] == [c.id, None, a.id, c.id]
+    assert await surface.call(index, "fetch", []) == []
+    assert index.requests - before == 3  # nothing to read: no request
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_bad_ids_are_refused_before_any_request(
+    surface: Surface, backend: str, emulator: Any
+) -> None:
+    index = await surface.create(backend)
+    (child,) = await surface.call(index, "create_children", 1)
+    other = "thread_abc" if backend == "conversations" else "conv_abc"
+    before, sent = index.requests, emulator.stats()["total"]
+    cases: list[tuple[Any, str]] = [
+        (child.id, "not one string"),
+        ([child.id, other], "not of this index's kind"),
+        ([child.id, ""], "must not be empty"),
+        ([child.id, 42], "must be a string"),
+        ([child.id, child.id[:6] + "a/b"], "character of URLs"),
+        (None, "pass a list of IDs"),
+    ]
+    for ids, message in cases:
+        with pytest.raises(InvalidIdError, match=message):
+            await surface.call(index, "fetch", ids)
+    assert index.requests == before
+    assert emulator.stats()["total"] == sent
+
+
+async def test_an_error_other_than_404_is_raised_and_later_rounds_are_not_sent(
+    surface: Surface, emulator: Any
+) -> None:
+    index = await surface.create("conversations")
+    made = await surface.call(index, "create_children", 12)
+    settings = IndexSettings(read_concurrency=4, retry=RetryPolicy.none())
+    reader = await surface.open(index.root_id, settings=settings)
+    emulator.update_settings(fault_rate=1.0, fault_weights={"500": 1.0})
+    before = reader.requests
+    with pytest.raises(APIRequestError, match="HTTP 500"):
+        await surface.call(reader, "fetch", [c.id for c in made])
+    assert reader.requests - before == 4  # the first round; the two after it never went
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend: str) -> None:
+    """A user's sidebar: the scope's latest(n), then fetch: n requests, and none to find
+    the scope again (a scope shares its root's backend and settings)."""
+    root = await surface.create(backend)
+    user = root.scope("user-42")
+    made = [await surface.call(user, "create_child", metadata={"title": f"t{n}"}) for n in range(5)]
+    fresh = (await surface.open(root.root_id)).scope("user-42")
+    before = fresh.requests
+    objects = await surface.call(fresh, "fetch", [c.id for c in made][::-1])
+    assert fresh.requests - before == 5
+    assert [o.metadata["title"] for o in objects] == ["t4", "t3", "t2", "t1", "t0"]
+    page = await surface.call(fresh, "latest", 3)
+    assert [o.id for o in await surface.call(fresh, "fetch", page)] == page
+
+
+async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
+    surface: Surface, emulator: Any
+) -> None:
+    """The documented choice: fetch does not wait for a server's read lag (a screen must not
+    pause); a child the server does not show yet is None, like a deleted one, and is
+    there once the lag is over (read_after_write_lag_s of the emulator)."""
+    index = await surface.create("conversations")
+    emulator.update_settings(read_after_write_lag_s=600)
+    new = await surface.call(index, "create_child")
+    before = index.requests
+    assert await surface.call(index, "fetch", [new.id]) == [None]
+    assert index.requests - before == 1  # no second read, no pause
+    emulator.update_settings(read_after_write_lag_s=0)
+    assert [o.id for o in await surface.call(index, "fetch", [new.id])] == [new.id]
+
+
+@pytest.mark.parametrize("backend", ["conversations", "threads"])
+async def test_a_users_sidebar_from_nothing(surface: Surface, backend: str) -> None:
+    """The issue's sidebar, in a process that holds nothing but the root ID: open, the
+    user's 20 newest, their objects. With read_concurrency=20 the objects are one round
+    after the listing; every request counted."""
+    root = await surface.create(backend)
+    user = root.scope("user-42")
+    made = [
+        await surface.call(user, "create_child", metadata={"title": f"chat {n}"}) for n in range(25)
+    ]
+    settings = IndexSettings(read_concurrency=20)
+    fresh = await surface.open(root.root_id, settings=settings)
+    sidebar = fresh.scope("user-42")
+    opened = fresh.requests
+    page = await surface.call(sidebar, "latest", 20)
+    listing = sidebar.requests - opened
+    surface.rounds = []
+    objects = await surface.call(sidebar, "fetch", page)
+    assert listing <= 3  # the parent's journal (the lookup), the scope's (+ a page)
+    assert sidebar.requests - opened - listing == 20
+    assert surface.rounds == [20]  # one round of 20 concurrent reads
+    assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(24, 4, -1)]
+    assert [o.id for o in objects] == [c.id for c in made][::-1][:20]
