@@ -21,6 +21,7 @@ from ._app import (
     JsonOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
@@ -144,6 +145,7 @@ def create(
     ] = False,
     json: JsonOption = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -163,7 +165,7 @@ def create(
             command=f"create --count {count:,}",
         )
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
         made: list[Any] = []
         with progress(f"Creating {kind(index.backend, count)}", count) as advance:
             while len(made) < count:
@@ -200,6 +202,7 @@ def add(
         ),
     ] = True,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -213,7 +216,7 @@ def add(
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
     check_kind(require_root(root), wanted)
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         if check:
             missing: list[str] = []
             with progress("Checking the objects exist", len(wanted)) as advance:
@@ -250,6 +253,7 @@ def rm(
         ),
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -265,7 +269,7 @@ def rm(
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
     check_kind(require_root(root), wanted)
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
         with status("Reading the index"):
             listed = set(index.all())
         unlisted = [i for i in wanted if i not in listed]
@@ -364,6 +368,7 @@ def ls(
         ),
     ] = None,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -373,7 +378,7 @@ def ls(
     Plain: one ID a line. --long: a table on a terminal, tab-separated columns otherwise.
     Cost: 1 request + 1 a page of about 300-900 IDs (+ the reads of --long / --since).
     """
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         if not long and since is None:
             ids = itertools.islice(index.all(), limit)
             if json:
@@ -490,6 +495,7 @@ def export(
         bool, typer.Option("--json", help="The same as --format json.", show_default=False)
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -500,7 +506,7 @@ def export(
     """
     if json and format == "csv":
         raise UsageProblem("--json and --format csv exclude each other")
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         with status("Reading the index"):
             ids = list(index.all())
         with progress(f"Reading {kind(index.backend, 2)}", len(ids)) as advance:

@@ -27,6 +27,7 @@ MAX_LINE_BYTES = 1 << 20  # a line of a --from file (an 'export --format csv' ro
 ID_PREFIXES = {"conv_": "conversations", "thread_": "threads"}
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
+MAX_SCOPE_NAME = 200  # the library's bound on a scope name
 
 
 def shown(value: str, width: int = 60) -> str:
@@ -143,6 +144,37 @@ def check_id(
 def check_root(root: str) -> str:
     """A root ID's shape, before any request (``--root`` or ``LINKEDTHREADS_ROOT``)."""
     return check_id(root.strip(), "--root", what="an index root")
+
+
+def check_scopes(values: list[str] | None) -> list[str]:
+    """The names of ``--scope`` (outermost first), each checked before any request by the
+    library's rules (1 to 200 printable characters, no space at either end; the command
+    line keeps its own copy: it is built on the public API only); a bad one is a usage
+    error naming it."""
+    for value in values or []:
+        problem = _scope_name_problem(value)
+        if problem is not None:
+            raise typer.BadParameter(
+                f"{shown(value)} is not a scope name: {problem}", param_hint="--scope"
+            )
+    return list(values or [])
+
+
+def _scope_name_problem(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_SCOPE_NAME:
+        return f"longer than {MAX_SCOPE_NAME} characters ({len(name):,})"
+    if not name.isprintable():
+        return "it holds a control or other non-printable character"
+    if name != name.strip():
+        return "it starts or ends with a space"
+    return None
+
+
+def scope_label(names: list[str]) -> str:
+    """How messages name a scope path: ``'acme' / 'user-42'``."""
+    return " / ".join(shown(n, 40) for n in names)
 
 
 def backend_of_root(root: str) -> str:

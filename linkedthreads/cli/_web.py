@@ -13,12 +13,14 @@ from ._app import (
     DebugOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
-from ._connection import connect, require_root
+from ._connection import connect, open_scope, require_root
 from ._errors import CLIError, UsageProblem
 from ._output import note
+from ._parse import scope_label
 
 
 @command("serve", panel=PANEL_CHILDREN)
@@ -54,6 +56,7 @@ def serve(
         bool, typer.Option("--open", help="Open the page in the default browser.")
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -80,16 +83,17 @@ def serve(
             "mean it (the token is still required)"
         )
     root_id = require_root(root)
-    names = list(LOOPBACK_HOSTS) + list(allowed_host or [])
+    names = list(scope or ())
+    hosts = list(LOOPBACK_HOSTS) + list(allowed_host or [])
     if not is_loopback(host):
-        names += [host.strip("[]")]
+        hosts += [host.strip("[]")]
         if host in ("0.0.0.0", "::"):
-            names += [socket.gethostname(), socket.getfqdn()]
+            hosts += [socket.gethostname(), socket.getfqdn()]
     with connect(local=local, state_dir=state_dir) as session:
         app = create_app(
-            lambda: ThreadIndex.open(session.client, root_id),
+            lambda: open_scope(ThreadIndex.open(session.client, root_id), names),
             session.client,
-            allowed_hosts=names,
+            allowed_hosts=hosts,
             where=session.where,
         )
 
@@ -97,7 +101,8 @@ def serve(
             signed = f"{url}?token={app.state.token}"
             sys.stdout.write(signed + "\n")
             sys.stdout.flush()
-            note(f"Serving index {root_id} from {session.where}. Ctrl-C stops.")
+            what = f"scope {scope_label(names)} of index" if names else "index"
+            note(f"Serving {what} {root_id} from {session.where}. Ctrl-C stops.")
             if open_browser:
                 import webbrowser
 
