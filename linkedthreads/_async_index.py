@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _flows as flows
+from . import _scopes as scopes
 from ._backends import Backend
 from ._errors import IndexNotFoundError
 from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
-from ._frontend import IndexProperties, prepare_create, prepare_open
+from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import AsyncIndexRecorder
 from ._settings import IndexSettings
@@ -120,14 +121,88 @@ class AsyncThreadIndex(IndexProperties):
     async iterator. See ``ThreadIndex`` for what each method does and costs."""
 
     _executor: AsyncExecutor
+    _parent: AsyncThreadIndex | None
 
-    def __init__(self, executor: AsyncExecutor, core: Core) -> None:
+    def __init__(
+        self,
+        executor: AsyncExecutor,
+        core: Core | None,
+        *,
+        top: Core | None = None,
+        parent: AsyncThreadIndex | None = None,
+        name: str | None = None,
+    ) -> None:
         self._executor = executor
         self._core = core
+        top = top or core
+        assert top is not None
+        self._top = top
+        self._parent = parent
+        self._scope_name = name
+        self._resolving = asyncio.Lock()
+        self._absent_seen = False
         self._commit = AsyncGroupCommit(
-            lambda records: self._run(flows.flush(core, records)),
-            core.settings.commit_linger_seconds,
+            lambda records: self._run(flows.flush(self._made(), records)),
+            top.settings.commit_linger_seconds,
         )
+
+    # -- scopes -------------------------------------------------------------------------------
+
+    def scope(self, name: str) -> AsyncThreadIndex:
+        """As ``ThreadIndex.scope``: the list named ``name`` under this index, made by its
+        first write; a bad name raises ``InvalidScopeNameError``. Cost: none at the call."""
+        scopes.validate_scope_name(name)
+        return AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+
+    async def scopes(self) -> AsyncIterator[tuple[str, str]]:
+        """``(name, root ID)`` of every scope directly under this index. Cost: 1 request."""
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        for pair in await self._run(scopes.listing(core)):
+            yield pair
+
+    async def ensure(self) -> AsyncThreadIndex:
+        """As ``ThreadIndex.ensure``: find this scope, or make it, now. Cost: 1 (found), 3
+        or 4 (made); none for an index opened or created."""
+        await self._ready(create=True)
+        return self
+
+    @property
+    def parent(self) -> AsyncThreadIndex | None:
+        """The index this scope is under; None for an index opened or created."""
+        return self._parent
+
+    def _made(self) -> Core:
+        assert self._core is not None, "a write resolves its scope before it flushes"
+        return self._core
+
+    async def _ready(self, *, create: bool) -> Core | None:
+        core = self._core
+        if core is not None or self._parent is None:
+            return core
+        name = self._scope_name
+        assert name is not None
+        async with self._resolving:
+            if self._core is not None:
+                return self._core
+            parent = await self._parent._ready(create=create)
+            if parent is None:
+                return None
+            root: str | None = None
+            if not (create and self._absent_seen):
+                root = await self._run(scopes.find(parent, name))
+            if root is None and create:
+                root = await self._run(scopes.make(parent, name))
+            if root is None:
+                self._absent_seen = True
+                return None
+            self._core = scopes.scope_core(parent, root)
+            return self._core
+
+    def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
+        core = self._core or self._top
+        return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     @classmethod
     async def create(
@@ -168,7 +243,8 @@ class AsyncThreadIndex(IndexProperties):
         """Release what the index holds (the client is yours to close). Cost: none.
 
         ``async with await AsyncThreadIndex.open(client, root_id) as index:`` calls it."""
-        self._core.cache.clear()
+        if self._core is not None:
+            self._core.cache.clear()
 
     async def __aenter__(self) -> AsyncThreadIndex:
         return self
@@ -189,16 +265,16 @@ class AsyncThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         user = flows.validate_user_metadata(metadata, 15)
-        self._core.backend.check_create_kwargs(kwargs)
+        self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
-        step = self._core.settings.bulk_batch
+        step = self._top.settings.bulk_batch
+        core = await self._ready(create=True) if n else None
         for start in range(0, n, step):
+            assert core is not None
             count = min(step, n - start)
             self._commit.expect(count)
             try:
-                made, error = await self._run(
-                    flows.create_children(self._core, user, kwargs, count)
-                )
+                made, error = await self._run(flows.create_children(core, user, kwargs, count))
             except BaseException:
                 self._commit.expect(-count)
                 raise
@@ -208,7 +284,7 @@ class AsyncThreadIndex(IndexProperties):
             except IndexNotFoundError:
                 # The index is gone: what this call made is listed nowhere (8.5).
                 ids = [c.id for c in made]
-                await self._run(flows.discard_children(self._core, ids, kwargs))
+                await self._run(flows.discard_children(core, ids, kwargs))
                 raise
             out.extend(c.raw for c in made)
             if error is not None:
@@ -219,31 +295,45 @@ class AsyncThreadIndex(IndexProperties):
         await self.add_many([child_id])
 
     async def add_many(self, child_ids: Iterable[str]) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
+        ids = self._validate_ids(child_ids)
         if ids:
-            await self._run(flows.maybe_compact(self._core))
+            core = await self._ready(create=True)
+            assert core is not None
+            flows.validate_ids(ids, core.backend.prefix, core.root_id)
+            await self._run(flows.maybe_compact(core))
             await self._commit.submit([Record(op="add", ids=tuple(ids))])
 
     async def remove(self, child_id: str) -> None:
         await self.remove_many([child_id])
 
     async def remove_many(self, child_ids: Iterable[str]) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        if ids:
-            await self._run(flows.maybe_compact(self._core))
+        ids = self._validate_ids(child_ids)
+        core = await self._ready(create=False) if ids else None
+        if core is not None:
+            await self._run(flows.maybe_compact(core))
             await self._commit.submit([Record(op="rm", ids=tuple(ids))])
 
     async def delete(self, child_id: str, *, erase_items: bool = False) -> None:
         await self.delete_many([child_id], erase_items=erase_items)
 
     async def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        step = self._core.settings.bulk_batch
+        ids = self._validate_ids(child_ids)
+        step = self._top.settings.bulk_batch
+        core = await self._ready(create=False) if ids else None
+        if core is None:  # a scope never written: delete the objects, nothing to forget
+            for start in range(0, len(ids), step):
+                batch = ids[start : start + step]
+                _, error = await self._run(
+                    flows.delete_objects(self._top, batch, erase_items, False)
+                )
+                if error is not None:
+                    raise error
+            return
         for start in range(0, len(ids), step):
             batch = ids[start : start + step]
             self._commit.expect(len(batch))
             try:
-                done, error = await self._run(flows.delete_objects(self._core, batch, erase_items))
+                done, error = await self._run(flows.delete_objects(core, batch, erase_items))
             except BaseException:
                 self._commit.expect(-len(batch))
                 raise
@@ -256,26 +346,50 @@ class AsyncThreadIndex(IndexProperties):
         """``ThreadIndex.track`` for ``openai.AsyncOpenAI``: a copy of ``client`` whose creates
         are listed and deletes forgotten (e.g. ``OpenAIConversationsSession(openai_client=...)``
         of the OpenAI Agents SDK). Cost: a create or delete + 1 append (about 1 + 1/P requests
-        an object for P concurrent calls); any other request, nothing."""
+        an object for P concurrent calls); any other request, nothing. A scope must be found
+        or made first (``await scope.ensure()``): this method cannot wait."""
         from ._tracking import tracked_async_client  # with the SDK: only when tracking
 
+        if self._core is None:
+            raise IndexNotFoundError(
+                f"scope {'/'.join(self.scope_path)!r} is not found or made yet: "
+                "await its ensure() before track()"
+            )
         return tracked_async_client(client, AsyncIndexRecorder(self._core, self._commit, self._run))
 
     def all(self, *, newest_first: bool = False) -> AsyncIterator[str]:
         """As ``ThreadIndex.all``: 1 + ceil(N / d) requests; ``newest_first=True``: 1 + 1 a
         page of IDs consumed (pages this instance holds come from its cache)."""
+        if self._core is not None or self._parent is None:
+            return self._iterate(self._core, newest_first)
+        return self._scoped_all(newest_first)
+
+    def _iterate(self, core: Core | None, newest_first: bool) -> AsyncIterator[str]:
+        assert core is not None
         if newest_first:
-            return iterate_async(self._executor, flows.list_ids_newest_first(self._core))
-        return iterate_async(self._executor, flows.list_ids(self._core))
+            return iterate_async(self._executor, flows.list_ids_newest_first(core))
+        return iterate_async(self._executor, flows.list_ids(core))
+
+    async def _scoped_all(self, newest_first: bool) -> AsyncIterator[str]:
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        ids = self._iterate(core, newest_first)
+        try:
+            async for id_ in ids:
+                yield id_
+        finally:
+            await ids.aclose()  # type: ignore[attr-defined]
 
     async def latest(self, n: int) -> list[str]:
         """The ``n`` newest listed IDs, newest first. Cost: 2 requests for n up to a page."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         out: list[str] = []
-        if n == 0:
+        core = await self._ready(create=False) if n else None
+        if core is None:
             return out
-        ids = iterate_async(self._executor, flows.list_ids_newest_first(self._core, n))
+        ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
         try:
             async for id_ in ids:
                 out.append(id_)
@@ -290,23 +404,49 @@ class AsyncThreadIndex(IndexProperties):
 
     async def count(self) -> int:
         """``len(index)`` of the sync API (``len`` cannot be awaited)."""
-        return await self._run(flows.count(self._core))
+        core = await self._ready(create=False)
+        return 0 if core is None else await self._run(flows.count(core))
 
     async def contains(self, child_id: str) -> bool:
         """``child_id in index`` of the sync API."""
-        return await self._run(flows.contains(self._core, child_id))
+        core = await self._ready(create=False)
+        return core is not None and await self._run(flows.contains(core, child_id))
 
     async def stats(self) -> IndexStats:
-        return await self._run(flows.stats(self._core))
+        core = await self._ready(create=False)
+        return empty_stats() if core is None else await self._run(flows.stats(core))
 
     async def compact(self, *, full: bool = False) -> None:
-        await self._run(flows.compact(self._core, full))
+        core = await self._ready(create=False)
+        if core is not None:
+            await self._run(flows.compact(core, full))
 
     async def verify(self, *, repair: bool = False) -> VerifyReport:
-        return await self._run(flows.verify(self._core, repair))
+        """As ``ThreadIndex.verify``: scopes are verified too."""
+        core = await self._ready(create=False)
+        if core is None:
+            return VerifyReport()
+        return await self._run(scopes.verify_tree(core, repair))
 
     async def destroy(self, *, erase_items: bool = False) -> None:
-        await self._run(flows.destroy(self._core, erase_items))
+        """As ``ThreadIndex.destroy``: every scope goes with it; of a scope, that scope and
+        its entry under the parent."""
+        core = await self._ready(create=False)
+        if core is None:
+            return
+        try:
+            await self._run(scopes.destroy_tree(core, erase_items))
+        except IndexNotFoundError:
+            if self._parent is None:
+                raise  # a scope's root already gone: its entry is dropped below
+        if self._parent is not None:
+            parent = await self._parent._ready(create=False)
+            name = self._scope_name
+            assert name is not None
+            if parent is not None:
+                await self._run(scopes.unlink(parent, name, core.root_id))
+            self._core = None
+            self._absent_seen = True
 
     async def _run(self, flow: Flow[T]) -> T:
         return await run_async(self._executor, flow)

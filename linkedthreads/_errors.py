@@ -34,6 +34,7 @@ __all__ = [
     "CorruptIndexError",
     "IndexNotFoundError",
     "InvalidIdError",
+    "InvalidScopeNameError",
     "LinkedThreadsError",
     "MetadataError",
     "NotAnIndexError",
@@ -60,6 +61,11 @@ class UnsupportedFormatError(NotAnIndexError):
 
 class InvalidIdError(LinkedThreadsError, ValueError):
     """An ID is empty, too long, has odd characters, or is of the wrong kind for the backend."""
+
+
+class InvalidScopeNameError(LinkedThreadsError, ValueError):
+    """A scope name outside the documented limits (1 to 200 printable characters, no space
+    at either end); raised before any request."""
 
 
 class MetadataError(LinkedThreadsError, ValueError):

@@ -1324,6 +1324,8 @@ def _plan(core: Core, view: View, *, full: bool, made: list[str]) -> Flow[Planne
     referenced = set(new_pages) | set(dirs)
     written = referenced - set(page_ids) - set(base.dirs)
     garbage, due = collect(core, view, referenced, tail)
+    if overlay.losers:  # roots of scopes that lost the race for their name (4.8)
+        garbage = (*garbage, (tuple(sorted(set(overlay.losers))), retirement_stamp(time.time())))
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,
         pages=() if dirs else tuple(new_pages),
@@ -1336,6 +1338,7 @@ def _plan(core: Core, view: View, *, full: bool, made: list[str]) -> Flow[Planne
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
         ascii=core.fell_back,
+        scopes=tuple(overlay.scopes.items()),
     )
     # The newest page list this instance knows, and holds (it wrote or read every page):
     # the add and rm records it appends from now on state where their IDs are in it (4.4).
@@ -1502,10 +1505,15 @@ class VerifyReport:
     duplicates: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     repaired: bool = False
+    # Scopes (4.8): the report of each scope, by name, and the scopes whose root is gone.
+    scopes: dict[str, VerifyReport] = field(default_factory=dict)
+    missing_scopes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.dangling or self.duplicates or self.problems)
+        return not (self.dangling or self.duplicates or self.problems) and all(
+            r.ok for r in self.scopes.values()
+        )
 
 
 def verify(core: Core, repair: bool) -> Flow[VerifyReport]:
@@ -1649,7 +1657,11 @@ def rebuild_from_journal(core: Core) -> Flow[None]:
     yield from flush(core, [])
 
 
-def destroy(core: Core, erase_items: bool) -> Flow[None]:
+def destroy(
+    core: Core,
+    erase_items: bool,
+    destroy_scopes: Callable[[Sequence[Entry]], Flow[None]] | None = None,
+) -> Flow[None]:
     """Delete every child, every page and directory any checkpoint named, then the root, so
     that no child whose creation was acknowledged survives (docs/design.md 8.5):
 
@@ -1659,6 +1671,9 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
        and every page and directory a checkpoint named;
     4. read again after the last entry seen (or, erasing, the entries left), deleting what
        new entries list, until a read shows nothing new; then delete the root.
+
+    ``destroy_scopes`` destroys the scopes the entries of each round name (4.8), before the
+    root that lists them goes.
     """
     gate = core.gate
     with gate.lock:
@@ -1694,6 +1709,8 @@ def destroy(core: Core, erase_items: bool) -> Flow[None]:
     for rounds in range(1, DESTROY_ROUNDS + 1):
         replay.apply_entries(entries)
         yield from _delete_children(core, list(replay.extra), erase_items, deleted)
+        if destroy_scopes is not None:
+            yield from destroy_scopes(entries)
         index_objects |= yield from _index_objects(core, entries)
         fresh = sorted(index_objects - removed - deleted)
         outcomes = yield from send_all([core.backend.delete(o) for o in fresh])

@@ -8,11 +8,11 @@ from typing import Any
 
 from . import _flows as flows
 from ._backends import Backend, backend_for_id, make_backend
-from ._errors import InvalidIdError
+from ._errors import IndexNotFoundError, InvalidIdError
 from ._flows import Core
 from ._settings import IndexSettings
 
-__all__ = ["IndexProperties", "prepare_create", "prepare_open"]
+__all__ = ["IndexProperties", "empty_stats", "prepare_create", "prepare_open"]
 
 
 def prepare_create(
@@ -36,30 +36,54 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
 
 
 class IndexProperties:
-    """Read-only facts of an index instance."""
+    """Read-only facts of an index instance (the root of a tree, or a scope of it)."""
 
-    _core: Core
+    _core: Core | None  # None: a scope this instance has not found or made yet
+    _top: Core  # the root this instance was opened or created from
     _executor: Any  # a SyncExecutor or an AsyncExecutor: each counts its requests
+    _scope_name: str | None
+    _parent: Any
 
     @property
     def root_id(self) -> str:
-        """The one ID to keep: it recovers the whole index."""
-        return self._core.root_id
+        """The one ID to keep: it recovers the whole index. For a scope, its own root's ID,
+        known once a read or write of this instance found or made it: before that it raises
+        ``IndexNotFoundError`` (no request: a scope never written has no root)."""
+        core = self._core
+        if core is None:
+            raise IndexNotFoundError(
+                f"scope {'/'.join(self.scope_path)!r} of index {self._top.root_id!r} has no "
+                "known root yet: it is found by this instance's first read or write, and "
+                "made by its first write"
+            )
+        return core.root_id
+
+    @property
+    def scope_name(self) -> str | None:
+        """The name of this scope under its parent; None for an index opened or created."""
+        return self._scope_name
+
+    @property
+    def scope_path(self) -> tuple[str, ...]:
+        """The names from the root this instance was opened from down to this scope."""
+        if self._parent is None or self._scope_name is None:
+            return ()
+        return (*self._parent.scope_path, self._scope_name)
 
     @property
     def backend(self) -> str:
         """``"threads"`` or ``"conversations"``."""
-        return self._core.backend.name
+        return self._top.backend.name
 
     @property
     def codec(self) -> str:
         """``"ascii"`` or ``"dense"``: how this instance writes pages."""
-        return self._core.alphabet.name
+        return (self._core or self._top).alphabet.name
 
     @property
     def page_capacity(self) -> int:
         """Children of the usual ID shape one page holds (d)."""
-        return self._core.page_capacity
+        return (self._core or self._top).page_capacity
 
     @property
     def requests(self) -> int:
@@ -67,7 +91,28 @@ class IndexProperties:
         return int(self._executor.requests.value)
 
     def __repr__(self) -> str:
+        if self._scope_name is not None:
+            root = self._core.root_id if self._core is not None else None
+            return (
+                f"{type(self).__name__}(scope={'/'.join(self.scope_path)!r}, "
+                f"root_id={root!r}, parent_root_id={self._top.root_id!r}, "
+                f"backend={self.backend!r})"
+            )
         return (
             f"{type(self).__name__}(root_id={self.root_id!r}, backend={self.backend!r}, "
             f"codec={self.codec!r})"
         )
+
+
+def empty_stats() -> flows.IndexStats:
+    """The stats of a scope never written: an empty list."""
+    return flows.IndexStats(
+        children=0,
+        pages=0,
+        directories=0,
+        page_slots=0,
+        unpaged=0,
+        waiting=0,
+        tail_entries=0,
+        checkpointed=False,
+    )

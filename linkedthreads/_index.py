@@ -10,9 +10,10 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from . import _flows as flows
+from . import _scopes as scopes
 from ._errors import IndexNotFoundError
 from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
-from ._frontend import IndexProperties, prepare_create, prepare_open
+from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
 from ._recording import IndexRecorder
 from ._settings import IndexSettings
@@ -133,13 +134,29 @@ class ThreadIndex(IndexProperties):
     """
 
     _executor: SyncExecutor
+    _parent: ThreadIndex | None
 
-    def __init__(self, executor: SyncExecutor, core: Core) -> None:
+    def __init__(
+        self,
+        executor: SyncExecutor,
+        core: Core | None,
+        *,
+        top: Core | None = None,
+        parent: ThreadIndex | None = None,
+        name: str | None = None,
+    ) -> None:
         self._executor = executor
         self._core = core
+        top = top or core
+        assert top is not None
+        self._top = top
+        self._parent = parent
+        self._scope_name = name
+        self._resolving = threading.Lock()
+        self._absent_seen = False  # a lookup found no scope of this name (make it at once)
         self._commit = GroupCommit(
-            lambda records: self._run(flows.flush(core, records)),
-            core.settings.commit_linger_seconds,
+            lambda records: self._run(flows.flush(self._made(), records)),
+            top.settings.commit_linger_seconds,
         )
 
     # -- construction ------------------------------------------------------------------------
@@ -189,15 +206,81 @@ class ThreadIndex(IndexProperties):
 
     def close(self) -> None:
         """Stop the worker threads and forget cached pages (the client is yours to close).
+        A scope shares its root's connections: closing a scope only forgets its pages.
         Cost: none."""
-        self._executor.close()
-        self._core.cache.clear()
+        if self._parent is None:
+            self._executor.close()
+        if self._core is not None:
+            self._core.cache.clear()
 
     def __enter__(self) -> ThreadIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- scopes -------------------------------------------------------------------------------
+
+    def scope(self, name: str) -> ThreadIndex:
+        """The list named ``name`` under this index: a ``ThreadIndex`` of its own, with every
+        method of this one (and scopes of its own). It is made by its first write; reading a
+        scope never written is an empty list. ``name``: 1 to 200 printable characters, no
+        space at either end (else ``InvalidScopeNameError``, before any request).
+        Cost: none at the call. Its first read finds it: 1 request (the parent's journal),
+        then as at a root; its first write makes it if need be: 3 requests more than the
+        same write at a root (4 when no read of this instance looked for it first).
+        """
+        scopes.validate_scope_name(name)
+        return ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+
+    def scopes(self) -> Iterator[tuple[str, str]]:
+        """``(name, root ID)`` of every scope directly under this index, in the order made.
+        Cost: 1 request (none for a scope never written)."""
+        core = self._ready(create=False)
+        if core is None:
+            return iter(())
+        return iter(self._run(scopes.listing(core)))
+
+    def ensure(self) -> ThreadIndex:
+        """Find this scope, or make it, now (``root_id`` is then known); returns it.
+        Cost: 1 request when it exists, 3 when made (4 when another writer made it first);
+        none for an index opened or created."""
+        self._ready(create=True)
+        return self
+
+    @property
+    def parent(self) -> ThreadIndex | None:
+        """The index this scope is under; None for an index opened or created."""
+        return self._parent
+
+    def _made(self) -> Core:
+        assert self._core is not None, "a write resolves its scope before it flushes"
+        return self._core
+
+    def _ready(self, *, create: bool) -> Core | None:
+        """This instance's index: found (or, with ``create``, made) by name for a scope;
+        None for a scope that does not exist and is not to be made."""
+        core = self._core
+        if core is not None or self._parent is None:
+            return core
+        name = self._scope_name
+        assert name is not None
+        with self._resolving:
+            if self._core is not None:
+                return self._core
+            parent = self._parent._ready(create=create)
+            if parent is None:
+                return None
+            root: str | None = None
+            if not (create and self._absent_seen):
+                root = self._run(scopes.find(parent, name))
+            if root is None and create:
+                root = self._run(scopes.make(parent, name))
+            if root is None:
+                self._absent_seen = True
+                return None
+            self._core = scopes.scope_core(parent, root)
+            return self._core
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -224,14 +307,16 @@ class ThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         user = flows.validate_user_metadata(metadata, 15)
-        self._core.backend.check_create_kwargs(kwargs)
+        self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
-        step = self._core.settings.bulk_batch
+        step = self._top.settings.bulk_batch
+        core = self._ready(create=True) if n else None
         for start in range(0, n, step):
+            assert core is not None
             count = min(step, n - start)
             self._commit.expect(count)
             try:
-                made, error = self._run(flows.create_children(self._core, user, kwargs, count))
+                made, error = self._run(flows.create_children(core, user, kwargs, count))
             except BaseException:
                 self._commit.expect(-count)
                 raise
@@ -241,7 +326,7 @@ class ThreadIndex(IndexProperties):
             except IndexNotFoundError:
                 # The index is gone: what this call made is listed nowhere (8.5).
                 ids = [c.id for c in made]
-                self._run(flows.discard_children(self._core, ids, kwargs))
+                self._run(flows.discard_children(core, ids, kwargs))
                 raise
             out.extend(c.raw for c in made)
             if error is not None:
@@ -254,9 +339,12 @@ class ThreadIndex(IndexProperties):
 
     def add_many(self, child_ids: Iterable[str]) -> None:
         """List objects created elsewhere, in order. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
+        ids = self._validate_ids(child_ids)
         if ids:
-            self._run(flows.maybe_compact(self._core))
+            core = self._ready(create=True)
+            assert core is not None
+            flows.validate_ids(ids, core.backend.prefix, core.root_id)
+            self._run(flows.maybe_compact(core))
             self._commit.submit([Record(op="add", ids=tuple(ids))])
 
     def remove(self, child_id: str) -> None:
@@ -265,9 +353,10 @@ class ThreadIndex(IndexProperties):
 
     def remove_many(self, child_ids: Iterable[str]) -> None:
         """Forget many IDs. Cost: about 1 request per thousand IDs."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        if ids:
-            self._run(flows.maybe_compact(self._core))
+        ids = self._validate_ids(child_ids)
+        core = self._ready(create=False) if ids else None
+        if core is not None:
+            self._run(flows.maybe_compact(core))
             self._commit.submit([Record(op="rm", ids=tuple(ids))])
 
     def delete(self, child_id: str, *, erase_items: bool = False) -> None:
@@ -279,14 +368,23 @@ class ThreadIndex(IndexProperties):
         self.delete_many([child_id], erase_items=erase_items)
 
     def delete_many(self, child_ids: Iterable[str], *, erase_items: bool = False) -> None:
-        """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``."""
-        ids = flows.validate_ids(child_ids, self._core.backend.prefix, self._core.root_id)
-        step = self._core.settings.bulk_batch
+        """Delete objects concurrently, then forget them. Cost: n + about n / ``bulk_batch``.
+        In a scope never written the objects are deleted and there is nothing to forget."""
+        ids = self._validate_ids(child_ids)
+        step = self._top.settings.bulk_batch
+        core = self._ready(create=False) if ids else None
+        if core is None:
+            for start in range(0, len(ids), step):
+                batch = ids[start : start + step]
+                _, error = self._run(flows.delete_objects(self._top, batch, erase_items, False))
+                if error is not None:
+                    raise error
+            return
         for start in range(0, len(ids), step):
             batch = ids[start : start + step]
             self._commit.expect(len(batch))
             try:
-                done, error = self._run(flows.delete_objects(self._core, batch, erase_items))
+                done, error = self._run(flows.delete_objects(core, batch, erase_items))
             except BaseException:
                 self._commit.expect(-len(batch))
                 raise
@@ -310,7 +408,9 @@ class ThreadIndex(IndexProperties):
         """
         from ._tracking import tracked_client  # with the SDK: only when tracking
 
-        return tracked_client(client, IndexRecorder(self._core, self._commit, self._run))
+        core = self._ready(create=True)  # a scope: found or made now (up to 4 requests)
+        assert core is not None
+        return tracked_client(client, IndexRecorder(core, self._commit, self._run))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -322,9 +422,12 @@ class ThreadIndex(IndexProperties):
         streams the same list backwards, reading pages from the last one back (those this
         instance holds from its cache): 1 request + 1 a page of IDs consumed.
         """
+        core = self._ready(create=False)
+        if core is None:
+            return iter(())
         if newest_first:
-            return iterate_sync(self._executor, flows.list_ids_newest_first(self._core))
-        return iterate_sync(self._executor, flows.list_ids(self._core))
+            return iterate_sync(self._executor, flows.list_ids_newest_first(core))
+        return iterate_sync(self._executor, flows.list_ids(core))
 
     def latest(self, n: int) -> list[str]:
         """The ``n`` newest listed IDs, newest first (the end of ``all()``, backwards).
@@ -334,11 +437,12 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        if n == 0:
+        core = self._ready(create=False) if n else None
+        if core is None:
             return []
         ids = cast(
             "Generator[str, None, None]",
-            iterate_sync(self._executor, flows.list_ids_newest_first(self._core, n)),
+            iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
         )
         try:
             return list(itertools.islice(ids, n))
@@ -352,44 +456,79 @@ class ThreadIndex(IndexProperties):
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
         read of every page once, plus 1 to say what they hold, after which every reader's
         ``len`` costs 1 again (``IndexSettings.record_counts``)."""
-        return self._run(flows.count(self._core))
+        core = self._ready(create=False)
+        return 0 if core is None else self._run(flows.count(core))
 
     def __contains__(self, child_id: object) -> bool:
         """Cost: 1 request when the journal decides, else pages are read until found."""
         if not isinstance(child_id, str):
             return False
-        return self._run(flows.contains(self._core, child_id))
+        core = self._ready(create=False)
+        return core is not None and self._run(flows.contains(core, child_id))
 
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        return self._run(flows.stats(self._core))
+        core = self._ready(create=False)
+        return empty_stats() if core is None else self._run(flows.stats(core))
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
 
         Cost: 2 + pages written (+ every page read when ``full``).
         """
-        self._run(flows.compact(self._core, full))
+        core = self._ready(create=False)
+        if core is not None:
+            self._run(flows.compact(core, full))
 
     def verify(self, *, repair: bool = False) -> VerifyReport:
         """Check every page and every child; ``repair=True`` forgets dangling IDs (objects
         deleted elsewhere) and rebuilds the pages. A child counts as deleted only when a read
         sent ``read_lag_seconds`` after the journal read that listed it answers 404; one
         that answered sooner is read again then (docs/design.md 8.4).
-        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon)."""
-        return self._run(flows.verify(self._core, repair))
+        Scopes are verified too (their reports in ``report.scopes``); a scope whose root is
+        gone is reported in ``missing_scopes`` and, with ``repair``, dropped from the parent
+        (its next write makes it afresh).
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), + 1 + one read per
+        scope, + each scope's own verify."""
+        core = self._ready(create=False)
+        if core is None:
+            return VerifyReport()
+        return self._run(scopes.verify_tree(core, repair))
 
     def destroy(self, *, erase_items: bool = False) -> None:
         """Delete every child, every index object and the root: nothing of the index remains.
 
         Children whose creation was acknowledged before it returns are deleted too, and this
         process's writers of the index are refused from the start (docs/design.md 8.5).
+        Every scope goes with it. Of a scope (``index.scope(name).destroy()``): that scope,
+        its scopes, and its entry under the parent (a later write makes it afresh); nothing
+        if it was never written.
         Cost: 1 (the ``end`` record) + as ``all()`` + the whole journal read + one delete
-        per object + 1 (a last read; one more per round while other processes append).
+        per object + 1 (a last read; one more per round while other processes append); the
+        same again for each scope; of a scope, + 1 (its ``unscope`` under the parent).
         """
-        self._run(flows.destroy(self._core, erase_items))
+        core = self._ready(create=False)
+        if core is None:
+            return
+        try:
+            self._run(scopes.destroy_tree(core, erase_items))
+        except IndexNotFoundError:
+            if self._parent is None:
+                raise  # a scope's root already gone: its entry is dropped below
+        if self._parent is not None:
+            parent = self._parent._ready(create=False)
+            name = self._scope_name
+            assert name is not None
+            if parent is not None:
+                self._run(scopes.unlink(parent, name, core.root_id))
+            self._core = None
+            self._absent_seen = True
+
+    def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
+        core = self._core or self._top
+        return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     def _run(self, flow: Flow[T]) -> T:
         return run_sync(self._executor, flow)

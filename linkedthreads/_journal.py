@@ -20,6 +20,8 @@ from ._errors import CorruptIndexError, UnsupportedFormatError
 
 __all__ = [
     "RECORD_VERSION",
+    "SCOPED_VERSION",
+    "SCOPE_OPS",
     "SPILLED_VERSION",
     "Checkpoint",
     "Entry",
@@ -41,7 +43,12 @@ RECORD_VERSION: Final = 1
 SPILLED_VERSION: Final = 2
 """The record format of a checkpoint carried in body objects (4.6); every other record is
 written as format 1, so that readers of format 1 read them; they refuse format 2 clearly."""
-READ_VERSION: Final = SPILLED_VERSION
+SCOPED_VERSION: Final = 3
+"""The record format of scopes (docs/design.md, 4.8): ``scope`` and ``unscope`` records, and
+every checkpoint whose scope directory is not empty. Readers of formats 1 and 2 refuse them
+clearly, so that none lists, compacts or destroys an index with scopes as if it had none."""
+SCOPE_OPS: Final = ("scope", "unscope")
+READ_VERSION: Final = SCOPED_VERSION
 _MARK: Final = '{"lt":'
 
 
@@ -80,6 +87,9 @@ class Record:
     checkpoint: Checkpoint | None = None
     at: str = ""
     placed: str = ""
+    # ``scope`` and ``unscope`` records (4.8): the scope's name and its root's ID.
+    name: str = ""
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,8 @@ class Checkpoint:
     # every other field is still to be read from them.
     body: tuple[str, ...] = ()
     loaded: bool = True
+    # The scope directory as of ``upto`` (4.8): (name, scope root ID) in the order made.
+    scopes: tuple[tuple[str, str], ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -163,7 +175,9 @@ def _unpack(text: Any, where: str) -> tuple[str, ...]:
 
 def _record_to_json(record: Record) -> dict[str, Any]:
     out: dict[str, Any] = {"lt": RECORD_VERSION, "op": record.op}
-    if record.op in PLACING_OPS:
+    if record.op in SCOPE_OPS:
+        out = {"lt": SCOPED_VERSION, "op": record.op, "name": record.name, "id": record.target}
+    elif record.op in PLACING_OPS:
         out["ids"] = _pack(record.ids)
         if record.new:
             out["new"] = 1
@@ -175,6 +189,8 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         stub = record.checkpoint
         out = {"lt": SPILLED_VERSION, "op": "ckpt", "upto": stub.upto, "body": _pack(stub.body)}
         out["t"] = round(stub.time, 3)
+        if stub.scopes:  # readers that predate scopes must refuse it (4.8)
+            out["lt"] = SCOPED_VERSION
     elif record.op == "ckpt":
         ck = record.checkpoint
         assert ck is not None
@@ -196,6 +212,9 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["seen"] = list(ck.nonces)
         if ck.ascii:
             out["codec"] = "ascii"
+        if ck.scopes:  # readers that predate scopes must refuse it (4.8)
+            out["lt"] = SCOPED_VERSION
+            out["scopes"] = _pack([x for pair in ck.scopes for x in pair])
     if record.nonce:
         out["w"] = record.nonce
     return out
@@ -222,7 +241,11 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
     op = obj.get("op")
     # Format 2 defines one record, a checkpoint in body objects (4.6); any other record of
     # format 2, like any of a later format, comes from a newer writer.
-    if version > READ_VERSION or (version == SPILLED_VERSION and op != "ckpt"):
+    if (
+        version > READ_VERSION
+        or (version == SPILLED_VERSION and op != "ckpt")
+        or (version == SCOPED_VERSION and op not in (*SCOPE_OPS, "ckpt"))
+    ):
         raise UnsupportedFormatError(
             f"{where} was written by a newer linkedthreads (record format {version}); "
             "upgrade linkedthreads to read this index"
@@ -245,7 +268,12 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
         else:
             at, placed = "", ""
         return Record(op=op, ids=ids, new=bool(obj.get("new")), nonce=nonce, at=at, placed=placed)
-    if op == "ckpt" and version == SPILLED_VERSION:
+    if op in SCOPE_OPS and version == SCOPED_VERSION:
+        name, target = obj.get("name"), obj.get("id")
+        if not isinstance(name, str) or not name or not isinstance(target, str) or not target:
+            raise CorruptIndexError(f"{where}: a {op} record is malformed")
+        return Record(op=op, nonce=nonce, name=name, target=target)
+    if op == "ckpt" and (version == SPILLED_VERSION or "body" in obj):
         upto, body = obj.get("upto"), _unpack(obj.get("body"), where)
         if (upto is not None and not isinstance(upto, str)) or not body:
             raise CorruptIndexError(f"{where}: a checkpoint in body objects is malformed")
@@ -293,12 +321,19 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 nonces=tuple(str(n) for n in obj.get("seen", [])),
                 held=frozenset(i for i, f in zip(hide_ids, held_flags, strict=False) if f == "1"),
                 ascii=obj.get("codec") == "ascii",
+                scopes=_scope_pairs(_unpack(obj.get("scopes"), where), where),
             )
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc
         return Record(op="ckpt", nonce=nonce, checkpoint=checkpoint)
     # An unknown op of this version: ignore (forward compatible within a version).
     return Record(op=str(op), nonce=nonce)
+
+
+def _scope_pairs(flat: Sequence[str], where: str) -> tuple[tuple[str, str], ...]:
+    if len(flat) % 2:
+        raise CorruptIndexError(f"{where}: the scope directory is not a list of pairs")
+    return tuple(zip(flat[::2], flat[1::2], strict=True))
 
 
 def checkpoint_text(checkpoint: Checkpoint) -> str:
@@ -313,7 +348,12 @@ def parse_checkpoint_text(stub: Checkpoint, text: str, where: str) -> Checkpoint
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CorruptIndexError(f"{where}: a checkpoint body is damaged: {exc.msg}") from exc
-    if not isinstance(obj, dict) or obj.get("lt") != RECORD_VERSION or obj.get("op") != "ckpt":
+    if (
+        not isinstance(obj, dict)
+        or obj.get("lt") not in (RECORD_VERSION, SCOPED_VERSION)
+        or obj.get("op") != "ckpt"
+        or "body" in obj
+    ):
         raise CorruptIndexError(f"{where}: a checkpoint body is not a checkpoint")
     ck = _parse_record(obj, where).checkpoint
     if ck is None or ck.upto != stub.upto:
@@ -421,9 +461,12 @@ class Overlay:
       hidden already (then it was never in a visible page).
 
     ``held`` (a subset of ``hide``) are the hidden IDs known to be in the pages, once each.
+
+    ``scopes`` is the scope directory (4.8): the first ``scope`` record of a name binds it
+    (until an ``unscope`` of that binding); ``losers`` are the roots of the later ones.
     """
 
-    __slots__ = ("applied", "extra", "held", "hide", "seen")
+    __slots__ = ("applied", "extra", "held", "hide", "losers", "scopes", "seen")
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.extra: dict[str, bool] = dict(checkpoint.extra)
@@ -431,11 +474,14 @@ class Overlay:
         self.held: set[str] = set(checkpoint.held)
         self.seen: set[str] = set(checkpoint.nonces)
         self.applied: list[str] = []
+        self.scopes: dict[str, str] = dict(checkpoint.scopes)
+        self.losers: list[str] = []
 
     def copy(self) -> Overlay:
         out = Overlay(EMPTY)
         out.extra, out.hide, out.held = dict(self.extra), set(self.hide), set(self.held)
         out.seen, out.applied = set(self.seen), list(self.applied)
+        out.scopes, out.losers = dict(self.scopes), list(self.losers)
         return out
 
     def unknown(self) -> set[str]:
@@ -470,6 +516,12 @@ class Overlay:
                 conditional = self.extra.pop(id_, True)
                 if conditional:
                     self.hide.add(id_)
+        elif record.op == "scope":
+            bound = self.scopes.setdefault(record.name, record.target)
+            if bound != record.target:  # first record wins; this one's root is not used
+                self.losers.append(record.target)
+        elif record.op == "unscope" and self.scopes.get(record.name) == record.target:
+            del self.scopes[record.name]
 
     def apply_entries(self, entries: Iterable[Entry]) -> None:
         """Fold entries in journal order; an entry whose nonce was already folded (a repeated

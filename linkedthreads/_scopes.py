@@ -1,0 +1,211 @@
+"""Scopes: named lists under one root (docs/design.md, 4.8), as flows on ``Core``s.
+
+A scope is a full index of its own (its own root, journal and pages) whose root the parent's
+journal names in a ``scope`` record. The first ``scope`` record of a name binds it; a scope
+is made on its first write (create the root, append the record, read the journal back, and
+write only once the record is confirmed first), and found by name from the parent's view.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+
+from . import _flows as flows
+from ._errors import (
+    ConcurrentChangeError,
+    CorruptIndexError,
+    IndexNotFoundError,
+    InvalidScopeNameError,
+)
+from ._flows import Core, Flow, View
+from ._journal import Entry, Record
+from ._transport import NotFound
+
+__all__ = [
+    "MAX_SCOPE_NAME",
+    "NAME_KEY",
+    "PARENT_KEY",
+    "destroy_tree",
+    "find",
+    "listing",
+    "make",
+    "scope_core",
+    "unlink",
+    "validate_scope_name",
+    "verify_tree",
+]
+
+MAX_SCOPE_NAME = 200
+"""The longest scope name, in characters (4.8): it fits a metadata value (512) whole, and the
+raw shape of packed IDs (at most 256 characters)."""
+PARENT_KEY = "lt_parent"  # on a scope's root: its parent's root ID
+NAME_KEY = "lt_scope"  # on a scope's root: its name
+
+
+def validate_scope_name(name: object) -> str:
+    """A scope name: a string of 1 to 200 printable characters (spaces inside allowed, none
+    at either end). Checked before any request."""
+    if not isinstance(name, str):
+        raise InvalidScopeNameError(f"a scope name must be a string, not {type(name).__name__}")
+    if not name:
+        raise InvalidScopeNameError("a scope name must not be empty")
+    if len(name) > MAX_SCOPE_NAME:
+        raise InvalidScopeNameError(
+            f"scope name {name[:40]!r}... is {len(name)} characters long; at most {MAX_SCOPE_NAME}"
+        )
+    if not name.isprintable():
+        raise InvalidScopeNameError(
+            f"scope name {name[:80]!r} contains a control or other non-printable character"
+        )
+    if name != name.strip():
+        raise InvalidScopeNameError(f"scope name {name[:80]!r} starts or ends with a space")
+    return name
+
+
+def scope_core(parent: Core, root_id: str) -> Core:
+    """The instance state of the scope whose root is ``root_id``: the parent's backend,
+    settings and alphabet (same server, so the parent's probe holds for it)."""
+    core = Core(parent.backend, root_id, parent.alphabet, parent.settings)
+    if parent.fell_back:
+        core.fall_back()
+    return core
+
+
+def find(parent: Core, name: str) -> Flow[str | None]:
+    """The root of scope ``name`` of ``parent``, or None if it was never made (or was
+    destroyed). Cost: 1 request (the parent's journal; + its body objects, 4.6)."""
+    view = yield from flows.read_view(parent)
+    return view.overlay.scopes.get(name)
+
+
+def listing(parent: Core) -> Flow[list[tuple[str, str]]]:
+    """Every scope of ``parent`` as (name, root ID), in the order made. Cost: 1 request."""
+    view = yield from flows.read_view(parent)
+    return list(view.overlay.scopes.items())
+
+
+def _outcome(view: View, name: str, root_id: str) -> str | None:
+    """The winner for ``name`` once the record naming ``root_id`` is in ``view``; None
+    while it is not (yet) to be seen."""
+    winner = view.overlay.scopes.get(name)
+    if winner == root_id:
+        return winner
+    if winner is not None:
+        if root_id in view.overlay.losers:
+            return winner
+        checkpoints = [view.base, *view.scan.tail_checkpoints()]
+        if any(root_id in ids for ck in checkpoints for ids, _ in ck.garbage):
+            return winner  # a compactor folded the losing record already
+    return None
+
+
+def make(parent: Core, name: str) -> Flow[str]:
+    """Make scope ``name`` (or join the one another writer made first): its root ID.
+
+    Create the root -> append ``scope`` to the parent -> read the parent's journal back: the
+    first record of the name wins (4.8). A loser deletes its root, which it never wrote to.
+    Cost: 3 requests (4 for a loser: its root's delete).
+    """
+    yield from flows.maybe_compact(parent)
+    header = {
+        flows.TAG_KEY: flows.ROOT_TAG,
+        flows.CODEC_KEY: parent.alphabet.name,
+        PARENT_KEY: parent.root_id,
+        NAME_KEY: name,
+    }
+    root = yield from flows.send(parent.backend.create(header, {}))
+    try:
+        yield from flows.flush(parent, [Record(op="scope", name=name, target=root.id)])
+    except IndexNotFoundError:
+        # The parent is gone: no record landed that a reader could follow.
+        yield from _delete_quietly(parent, root.id)
+        raise
+    deadline = time.monotonic() + max(parent.settings.read_lag_seconds, 0.5)
+    while True:
+        view = yield from flows.read_view(parent)
+        if parent.gate.closed:  # the parent is being destroyed (4.7): the destroyer
+            raise flows.index_gone(parent)  # deletes what the record names
+        winner = _outcome(view, name, root.id)
+        if winner is not None:
+            break
+        if time.monotonic() >= deadline:
+            raise ConcurrentChangeError(
+                f"scope {name!r} was made and its record appended, but the journal of "
+                f"{parent.root_id!r} does not show it (it may have been destroyed at once): "
+                "try again"
+            )
+        yield flows.Pause(0.05)
+    if winner != root.id:
+        yield from _delete_quietly(parent, root.id)
+    return winner
+
+
+def _delete_quietly(core: Core, object_id: str) -> Flow[None]:
+    """Best effort: a failure leaves an object the next compaction collects (4.8)."""
+    with contextlib.suppress(Exception):
+        yield from flows.send(core.backend.delete(object_id))
+
+
+def unlink(parent: Core, name: str, root_id: str) -> Flow[None]:
+    """Append ``unscope``: the parent no longer names that root for ``name``. Cost: 1."""
+    yield from flows.flush(parent, [Record(op="unscope", name=name, target=root_id)])
+
+
+def _scope_roots(core: Core, entries: Sequence[Entry]) -> Flow[set[str]]:
+    """Every scope root that ``entries`` name: in ``scope`` records (winners and losers) and
+    in the scope directories of their checkpoints."""
+    roots: set[str] = set()
+    for entry in entries:
+        for record in entry.records:
+            if record.op == "scope":
+                roots.add(record.target)
+            if record.checkpoint is not None:
+                ck = record.checkpoint
+                with contextlib.suppress(flows.PageGone, CorruptIndexError):
+                    ck = yield from flows.load_checkpoint(core, ck)
+                roots.update(root for _, root in ck.scopes)
+    roots.discard(core.root_id)
+    return roots
+
+
+def destroy_tree(core: Core, erase_items: bool) -> Flow[None]:
+    """Destroy the index of ``core`` and every scope it names, depth first, each as
+    ``flows.destroy`` does (8.5). Cost: the sum over the tree (1 + as ``all()`` + ... each).
+    """
+    done: set[str] = set()
+
+    def destroy_scopes(entries: Sequence[Entry]) -> Flow[None]:
+        roots = yield from _scope_roots(core, entries)
+        for root in sorted(roots - done):
+            done.add(root)
+            with contextlib.suppress(IndexNotFoundError):  # a loser's root, already deleted
+                yield from destroy_tree(scope_core(core, root), erase_items)
+
+    yield from flows.destroy(core, erase_items, destroy_scopes)
+
+
+def verify_tree(core: Core, repair: bool) -> Flow[flows.VerifyReport]:
+    """``flows.verify`` of ``core``, then of every scope it names: a scope whose root is
+    gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
+    entry is dropped (``unscope``), so that the name is made afresh by its next write."""
+    report = yield from flows.verify(core, repair)
+    view = yield from flows.read_view(core)
+    listed_by = time.monotonic()
+    pairs = list(view.overlay.scopes.items())
+    missing = yield from flows.confirmed_absent(core, [root for _, root in pairs], listed_by)
+    gone = set(missing)
+    for name, root in pairs:
+        if root in gone:
+            report.missing_scopes.append(name)
+            report.problems.append(f"scope {name!r}: its root {root!r} no longer exists")
+            if repair:
+                yield from unlink(core, name, root)
+                report.repaired = True
+            continue
+        try:
+            report.scopes[name] = yield from verify_tree(scope_core(core, root), repair)
+        except NotFound:  # pragma: no cover - confirmed above; deleted since
+            report.missing_scopes.append(name)
+    return report
