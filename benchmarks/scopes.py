@@ -348,8 +348,7 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
                 "≤ 3 + 2",
                 _mark(o["open_by_name_latest"]["requests"] <= 5),
                 f"{_cell(a['open_by_name_latest'], lat)} + a lookup in the app's table",
-                f"{_cell(b['sidebar'], lat)} (reads children newest first until 20 are the "
-                "user's)",
+                f"{_cell(b['sidebar'], lat)} (reads children newest first until 20 are the user's)",
             ),
             (
                 "open by name, fresh process, + `len`",
@@ -360,8 +359,7 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
                 "",
             ),
             (
-                "first write into a new scope (at the root: "
-                f"{o['first_write_root']['requests']})",
+                f"first write into a new scope (at the root: {o['first_write_root']['requests']})",
                 f"{_cell(o['first_write_new_scope'], lat)}: +{first_extra}",
                 "≤ +3",
                 _mark(first_extra <= 3),
@@ -428,8 +426,7 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
         "emulator's counts; seconds are the operation's round trips (measured under an "
         f"injected {meta['latency_ms_for_round_trips']:.0f} ms) at the modelled latency "
         f"({lat.describe()}). The scope under test and the user of (a) and (b) have {k:,} "
-        "children; (b)'s flat index has one child for every other user.\n\n"
-        + "\n".join(parts)
+        "children; (b)'s flat index has one child for every other user.\n\n" + "\n".join(parts)
     )
 
 
@@ -443,9 +440,7 @@ def splice(readme: str, results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scopes", description=__doc__)
-    parser.add_argument(
-        "--sizes", default="1000,100000", help="numbers of scopes, comma-separated"
-    )
+    parser.add_argument("--sizes", default="1000,100000", help="numbers of scopes, comma-separated")
     parser.add_argument(
         "--children", type=int, default=100, help="children of the scope under test (k)"
     )
@@ -466,4 +461,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -26,7 +26,7 @@ from ._app import (
     command,
 )
 from ._confirm import confirm
-from ._connection import connect, index_session, require_root
+from ._connection import connect, index_session, require_root, root_of
 from ._details import (
     ChildInfo,
     backend_of,
@@ -530,7 +530,8 @@ def export(
             return
         emit_json(
             {
-                "root_id": index.root_id,
+                "root_id": root_of(index),
+                "scope": list(scope or []),
                 "backend": index.backend,
                 "codec": index.codec,
                 "exported_at": iso_time(datetime.now().timestamp()),

@@ -165,6 +165,17 @@ def open_index(
         index.close()
 
 
+def root_of(index: ThreadIndex) -> str | None:
+    """The root ID of ``index``; None for a scope never written (it has no root). No
+    request: call it after a read or write of ``index``, which finds its scope."""
+    from linkedthreads import IndexNotFoundError
+
+    try:
+        return index.root_id
+    except IndexNotFoundError:
+        return None
+
+
 def open_scope(index: ThreadIndex, scope: Sequence[str]) -> ThreadIndex:
     """The scope of ``index`` named by ``scope`` (outermost first; none: ``index`` itself).
     No request: a scope is found on its first read or write."""

@@ -20,7 +20,7 @@ from ._app import (
     command,
 )
 from ._confirm import confirm
-from ._connection import connect, index_session
+from ._connection import connect, index_session, root_of
 from ._errors import CLIError
 from ._output import Timer, echo, emit_json, kind, note, plural, status
 from ._parse import parse_pairs, scope_label
@@ -114,7 +114,7 @@ def stats(
     with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         children = len(index)
         data: dict[str, Any] = {
-            "root_id": index.root_id,
+            "root_id": root_of(index),
             "scope": list(scope or []),
             "backend": index.backend,
             "codec": index.codec,
@@ -128,8 +128,8 @@ def stats(
         emit_json(data)
         return
     rows = [
-        ("root", data["root_id"]),
         *([("scope", scope_label(data["scope"]))] if data["scope"] else []),
+        ("root", data["root_id"] or "none yet (a scope is made by its first write)"),
         ("backend", f"{data['backend']} (on {session.where})"),
         ("codec", data["codec"]),
         ("children", f"{children:,}"),

@@ -43,7 +43,4 @@ def scopes(
     else:
         for name, root_id in found:
             echo(f"{printable(name)}\t{root_id}")
-    note(
-        f"{plural(len(found), 'scope')} in {timer.elapsed:.2f} s "
-        f"({plural(requests, 'request')})."
-    )
+    note(f"{plural(len(found), 'scope')} in {timer.elapsed:.2f} s ({plural(requests, 'request')}).")

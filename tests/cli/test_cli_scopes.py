@@ -11,7 +11,6 @@ from linkedthreads import ThreadIndex
 from linkedthreads.cli._parse import check_scopes
 
 
-
 def assert_usage(run: Any, *words: str) -> None:
     """Exit 2; one ``error:`` line naming the problem, then a pointer to --help; nothing on
     stdout; no raw control character."""
