@@ -7,6 +7,7 @@ line that shows the value with its control characters escaped (``shown``) and cu
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -146,18 +147,33 @@ def check_root(root: str) -> str:
     return check_id(root.strip(), "--root", what="an index root")
 
 
-def check_scopes(values: list[str] | None) -> list[str]:
-    """The names of ``--scope`` (outermost first), each checked before any request by the
-    library's rules (1 to 200 printable characters, no space at either end; the command
-    line keeps its own copy: it is built on the public API only); a bad one is a usage
-    error naming it."""
-    for value in values or []:
+def scope_option(
+    ctx: typer.Context, param: typer.CallbackParam, values: list[str] | None
+) -> list[str]:
+    """The callback of ``--scope``: its names, outermost first, checked
+    (:func:`check_scopes`).
+
+    From ``LINKEDTHREADS_SCOPE`` the value is taken as it is, one name (spaces kept: the
+    parser would split it on them), or one name a line for a scope within a scope (no name
+    holds a line break)."""
+    source = ctx.get_parameter_source(param.name or "")
+    if source is not None and source.name == "ENVIRONMENT" and isinstance(param.envvar, str):
+        raw = os.environ.get(param.envvar, "")
+        values = raw.split("\n") if raw else []
+    return check_scopes(values or [])
+
+
+def check_scopes(values: list[str]) -> list[str]:
+    """``values`` if each is a scope name by the library's rules (1 to 200 printable
+    characters, no space at either end; the command line keeps its own copy: it is built on
+    the public API only); a usage error naming the first that is not, before any request."""
+    for value in values:
         problem = _scope_name_problem(value)
         if problem is not None:
             raise typer.BadParameter(
                 f"{shown(value)} is not a scope name: {problem}", param_hint="--scope"
             )
-    return list(values or [])
+    return list(values)
 
 
 def _scope_name_problem(name: str) -> str | None:

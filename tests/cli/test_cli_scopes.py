@@ -49,11 +49,13 @@ def test_create_ls_in_a_scope_and_at_the_root(cli: Any, root: str, emulator: Any
 def test_scope_from_the_environment_and_nested(cli: Any, root: str) -> None:
     inner = _ids(cli("create", "--scope", "acme", "--scope", "user-42"))
     outer = _ids(cli("create", env={"LINKEDTHREADS_SCOPE": "acme"}))
-    assert _ids(cli("ls", env={"LINKEDTHREADS_SCOPE": "acme user-42"})) == inner
+    assert _ids(cli("ls", env={"LINKEDTHREADS_SCOPE": "acme\nuser-42"})) == inner
+    spaced = _ids(cli("create", env={"LINKEDTHREADS_SCOPE": "user 42"}))  # one name, kept
+    assert _ids(cli("ls", "--scope", "user 42")) == spaced
     assert _ids(cli("ls", "--scope", "acme")) == outer
     # the command line wins over the environment
     assert _ids(cli("ls", "--scope", "acme", env={"LINKEDTHREADS_SCOPE": "other"})) == outer
-    assert [s["name"] for s in cli("scopes", "--json").json()] == ["acme"]
+    assert [s["name"] for s in cli("scopes", "--json").json()] == ["acme", "user 42"]
     assert [s["name"] for s in cli("scopes", "--scope", "acme", "--json").json()] == ["user-42"]
 
 
@@ -126,6 +128,7 @@ def test_bad_scope_names(cli: Any, quiet: Any, value: str, words: list[str]) -> 
     for command in ("ls", "scopes", "create", "destroy", "purge", "export", "stats"):
         assert_usage(cli(command, "--scope", value, expect=None), "--scope", *words)
     assert_usage(cli("ls", expect=None, env={"LINKEDTHREADS_SCOPE": "ok\x1bno"}), "--scope")
+    assert_usage(cli("ls", expect=None, env={"LINKEDTHREADS_SCOPE": "ok\n"}), "empty")
     no_request(quiet)
 
 
