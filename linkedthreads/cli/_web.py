@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,10 +19,13 @@ from ._app import (
     StateDirOption,
     command,
 )
-from ._connection import connect, open_scope, require_root
+from ._connection import connect, open_scope, require_root, root_of
 from ._errors import CLIError, UsageProblem
 from ._output import note
 from ._parse import scope_label
+
+if TYPE_CHECKING:
+    from linkedthreads import ThreadIndex
 
 
 @command("serve", panel=PANEL_CHILDREN)
@@ -89,9 +94,27 @@ def serve(
         hosts += [host.strip("[]")]
         if host in ("0.0.0.0", "::"):
             hosts += [socket.gethostname(), socket.getfqdn()]
-    with connect(local=local, state_dir=state_dir) as session:
+    roots: list[ThreadIndex] = []  # of scopes, closed at the end (the page closes a scope)
+
+    def open_target() -> ThreadIndex:
+        index = ThreadIndex.open(session.client, root_id)
+        if not names:
+            return index  # the page closes it
+        roots.append(index)
+        return open_scope(index, names)
+
+    with connect(local=local, state_dir=state_dir) as session, _closed_at_end(roots):
+        if names:
+            first = open_target()
+            first.latest(1)  # finds the scope (the page shows its root ID)
+            if root_of(first) is None:
+                raise CLIError(
+                    f"scope {scope_label(names)} of index {root_id} was never written: "
+                    "nothing to show (its first write makes it, e.g. 'linkedthreads create "
+                    "--scope NAME')"
+                )
         app = create_app(
-            lambda: open_scope(ThreadIndex.open(session.client, root_id), names),
+            open_target,
             session.client,
             allowed_hosts=hosts,
             where=session.where,
@@ -115,3 +138,12 @@ def serve(
         except OSError as exc:
             raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     note("stopped")
+
+
+@contextmanager
+def _closed_at_end(indexes: list[ThreadIndex]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for index in indexes:
+            index.close()

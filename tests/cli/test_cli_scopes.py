@@ -90,6 +90,12 @@ def test_destroy_a_scope_leaves_the_rest(cli: Any, root: str, emulator: Any) -> 
     assert set(kept + at_root) <= live
 
 
+def test_serve_a_scope_never_written_says_so(cli: Any, root: str) -> None:
+    run = cli("serve", "--scope", "nobody", expect=1)
+    assert "never written" in run.stderr
+    assert run.stdout == ""
+
+
 def test_purge_and_export_in_a_scope(cli: Any, root: str) -> None:
     cli("create", "--scope", "user-42", "--metadata", "topic=a", "--count", "2")
     keep = _ids(cli("create", "--scope", "user-42", "--metadata", "topic=b"))
@@ -125,7 +131,8 @@ def test_stats_and_verify_in_a_scope(cli: Any, root: str) -> None:
     ],
 )
 def test_bad_scope_names(cli: Any, quiet: Any, value: str, words: list[str]) -> None:
-    for command in ("ls", "scopes", "create", "destroy", "purge", "export", "stats"):
+    commands = ("ls", "scopes", "create", "add", "rm", "destroy", "purge", "export", "stats")
+    for command in (*commands, "verify", "compact", "serve"):
         assert_usage(cli(command, "--scope", value, expect=None), "--scope", *words)
     assert_usage(cli("ls", expect=None, env={"LINKEDTHREADS_SCOPE": "ok\x1bno"}), "--scope")
     assert_usage(cli("ls", expect=None, env={"LINKEDTHREADS_SCOPE": "ok\n"}), "empty")
