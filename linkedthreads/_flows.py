@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from . import _scope_dir as scope_dir
 from ._backends import Backend, Container, EntryText, Request
 from ._codec import (
     ASCII,
@@ -1321,11 +1322,12 @@ def _plan(core: Core, view: View, *, full: bool, made: list[str]) -> Flow[Planne
         layout.pages = planned + layout.pages
     new_pages: list[str] = yield from write_planned(core, layout.pages, made)
     dirs = yield from write_dirs(core, new_pages, base, made)
-    referenced = set(new_pages) | set(dirs)
-    written = referenced - set(page_ids) - set(base.dirs)
+    inline, buckets, losers = yield from plan_scopes(core, base, overlay, made)
+    referenced = set(new_pages) | set(dirs) | set(buckets)
+    written = referenced - set(page_ids) - set(base.dirs) - set(base.scope_buckets)
     garbage, due = collect(core, view, referenced, tail)
-    if overlay.losers:  # roots of scopes that lost the race for their name (4.8)
-        garbage = (*garbage, (tuple(sorted(set(overlay.losers))), retirement_stamp(time.time())))
+    if losers:  # roots of scopes that lost the race for their name (4.8)
+        garbage = (*garbage, (tuple(sorted(set(losers))), retirement_stamp(time.time())))
     checkpoint = Checkpoint(
         upto=view.scan.newest_id,
         pages=() if dirs else tuple(new_pages),
@@ -1338,12 +1340,33 @@ def _plan(core: Core, view: View, *, full: bool, made: list[str]) -> Flow[Planne
         time=time.time(),
         nonces=tuple((list(base.nonces) + overlay.applied)[-NONCE_MEMORY:]),
         ascii=core.fell_back,
-        scopes=tuple(overlay.scopes.items()),
+        scopes=tuple(inline.items()),
+        scope_buckets=tuple(buckets),
     )
     # The newest page list this instance knows, and holds (it wrote or read every page):
     # the add and rm records it appends from now on state where their IDs are in it (4.4).
     _know(core, page_list_key(checkpoint.pages, checkpoint.dirs), new_pages)
     return Planned(checkpoint, view.read_at, frozenset(written), due)
+
+
+def plan_scopes(
+    core: Core, base: Checkpoint, overlay: Overlay, made: list[str]
+) -> Flow[tuple[dict[str, str], Sequence[str], list[str]]]:
+    """The scope directory of a new checkpoint (4.8): its inline part, its buckets, and the
+    roots of losing ``scope`` records. The buckets of names the overlay could not settle are
+    read (or taken from the cache); once the inline part outgrows a quarter of a record, it
+    is written into the buckets (those that change, or all when they double in number)."""
+    old = base.scope_buckets
+    need = scope_dir.unsettled_buckets(overlay, len(old))
+    read = yield from cached_pages(core, [old[i] for i in need])
+    maps = {i: scope_dir.bucket_pairs(c) for i, c in zip(need, read, strict=True)}
+    inline, losers = scope_dir.settle_overlay(overlay, maps, len(old))
+    if scope_dir.inline_size(inline) <= core.record_limit // 4:
+        return inline, old, losers
+    contents = [scope_dir.bucket_pairs(c) for c in (yield from cached_pages(core, old))]
+    layout = scope_dir.flush_layout(old, contents, inline, core.capacity)
+    buckets = yield from write_planned(core, layout, made)
+    return {}, buckets, losers
 
 
 def write_planned(

@@ -50,6 +50,7 @@ clearly, so that none lists, compacts or destroys an index with scopes as if it 
 SCOPE_OPS: Final = ("scope", "unscope")
 READ_VERSION: Final = SCOPED_VERSION
 _MARK: Final = '{"lt":'
+_REMOVED: Final = "-"  # in a packed scope directory: the name's bucket binding was removed
 
 
 def retirement_stamp(t: float) -> float:
@@ -122,8 +123,10 @@ class Checkpoint:
     # every other field is still to be read from them.
     body: tuple[str, ...] = ()
     loaded: bool = True
-    # The scope directory as of ``upto`` (4.8): (name, scope root ID) in the order made.
+    # The scope directory as of ``upto`` (4.8): its buckets (objects like pages), and the
+    # inline part over them: (name, scope root ID, or "" for a name removed from its bucket).
     scopes: tuple[tuple[str, str], ...] = ()
+    scope_buckets: tuple[str, ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -132,8 +135,9 @@ class Checkpoint:
         return self.hide <= self.held and not any(cond for _, cond in self.extra)
 
     def referenced(self) -> set[str]:
-        """Every index object this checkpoint needs (pages, directories, body objects)."""
-        return set(self.pages) | set(self.dirs) | set(self.body)
+        """Every index object this checkpoint needs (pages, directories, body objects, the
+        scope directory's buckets)."""
+        return set(self.pages) | set(self.dirs) | set(self.body) | set(self.scope_buckets)
 
 
 EMPTY: Final = Checkpoint(upto=None)
@@ -189,7 +193,7 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         stub = record.checkpoint
         out = {"lt": SPILLED_VERSION, "op": "ckpt", "upto": stub.upto, "body": _pack(stub.body)}
         out["t"] = round(stub.time, 3)
-        if stub.scopes:  # readers that predate scopes must refuse it (4.8)
+        if stub.scopes or stub.scope_buckets:  # readers that predate scopes refuse it (4.8)
             out["lt"] = SCOPED_VERSION
     elif record.op == "ckpt":
         ck = record.checkpoint
@@ -212,9 +216,11 @@ def _record_to_json(record: Record) -> dict[str, Any]:
         out["seen"] = list(ck.nonces)
         if ck.ascii:
             out["codec"] = "ascii"
-        if ck.scopes:  # readers that predate scopes must refuse it (4.8)
+        if ck.scopes or ck.scope_buckets:  # readers that predate scopes refuse it (4.8)
             out["lt"] = SCOPED_VERSION
-            out["scopes"] = _pack([x for pair in ck.scopes for x in pair])
+            out["scopes"] = _pack([x or _REMOVED for pair in ck.scopes for x in pair])
+            if ck.scope_buckets:
+                out["sbuckets"] = _pack(ck.scope_buckets)
     if record.nonce:
         out["w"] = record.nonce
     return out
@@ -322,6 +328,7 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
                 held=frozenset(i for i, f in zip(hide_ids, held_flags, strict=False) if f == "1"),
                 ascii=obj.get("codec") == "ascii",
                 scopes=_scope_pairs(_unpack(obj.get("scopes"), where), where),
+                scope_buckets=_unpack(obj.get("sbuckets"), where),
             )
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             raise CorruptIndexError(f"{where}: checkpoint is malformed ({exc})") from exc
@@ -333,7 +340,10 @@ def _parse_record(obj: Any, entry_id: str) -> Record:
 def _scope_pairs(flat: Sequence[str], where: str) -> tuple[tuple[str, str], ...]:
     if len(flat) % 2:
         raise CorruptIndexError(f"{where}: the scope directory is not a list of pairs")
-    return tuple(zip(flat[::2], flat[1::2], strict=True))
+    return tuple(
+        (name, "" if root == _REMOVED else root)
+        for name, root in zip(flat[::2], flat[1::2], strict=True)
+    )
 
 
 def checkpoint_text(checkpoint: Checkpoint) -> str:
@@ -462,11 +472,25 @@ class Overlay:
 
     ``held`` (a subset of ``hide``) are the hidden IDs known to be in the pages, once each.
 
-    ``scopes`` is the scope directory (4.8): the first ``scope`` record of a name binds it
-    (until an ``unscope`` of that binding); ``losers`` are the roots of the later ones.
+    ``scopes`` is the scope directory (4.8) as far as the record tells it: the first
+    ``scope`` record of an unbound name binds it (until an ``unscope`` of that binding);
+    ``losers`` are the roots of the later ones. When the checkpoint has buckets, a name it
+    does not carry inline is ``unsettled``: its bucket decides (``_scope_dir.settle`` over
+    ``scope_log``, the tail's scope records in order).
     """
 
-    __slots__ = ("applied", "extra", "held", "hide", "losers", "scopes", "seen")
+    __slots__ = (
+        "applied",
+        "bucketed",
+        "extra",
+        "held",
+        "hide",
+        "losers",
+        "scope_log",
+        "scopes",
+        "seen",
+        "unsettled",
+    )
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.extra: dict[str, bool] = dict(checkpoint.extra)
@@ -476,12 +500,17 @@ class Overlay:
         self.applied: list[str] = []
         self.scopes: dict[str, str] = dict(checkpoint.scopes)
         self.losers: list[str] = []
+        self.bucketed = bool(checkpoint.scope_buckets)
+        self.unsettled: set[str] = set()
+        self.scope_log: list[Record] = []
 
     def copy(self) -> Overlay:
         out = Overlay(EMPTY)
         out.extra, out.hide, out.held = dict(self.extra), set(self.hide), set(self.held)
         out.seen, out.applied = set(self.seen), list(self.applied)
         out.scopes, out.losers = dict(self.scopes), list(self.losers)
+        out.bucketed, out.unsettled = self.bucketed, set(self.unsettled)
+        out.scope_log = list(self.scope_log)
         return out
 
     def unknown(self) -> set[str]:
@@ -516,12 +545,18 @@ class Overlay:
                 conditional = self.extra.pop(id_, True)
                 if conditional:
                     self.hide.add(id_)
-        elif record.op == "scope":
-            bound = self.scopes.setdefault(record.name, record.target)
-            if bound != record.target:  # first record wins; this one's root is not used
+        elif record.op in ("scope", "unscope"):
+            self.scope_log.append(record)
+            name = record.name
+            if name in self.unsettled or (self.bucketed and name not in self.scopes):
+                self.unsettled.add(name)  # its bucket decides
+            elif record.op == "unscope":
+                if self.scopes.get(name) == record.target:
+                    self.scopes[name] = ""
+            elif not self.scopes.get(name):
+                self.scopes[name] = record.target
+            elif self.scopes[name] != record.target:  # first record wins: this root is unused
                 self.losers.append(record.target)
-        elif record.op == "unscope" and self.scopes.get(record.name) == record.target:
-            del self.scopes[record.name]
 
     def apply_entries(self, entries: Iterable[Entry]) -> None:
         """Fold entries in journal order; an entry whose nonce was already folded (a repeated

@@ -21,6 +21,7 @@ from ._errors import (
 )
 from ._flows import Core, Flow, View
 from ._journal import Entry, Record
+from ._scope_dir import bucket_index, bucket_pairs, settle
 from ._transport import NotFound
 
 __all__ = [
@@ -75,25 +76,59 @@ def scope_core(parent: Core, root_id: str) -> Core:
 
 def find(parent: Core, name: str) -> Flow[str | None]:
     """The root of scope ``name`` of ``parent``, or None if it was never made (or was
-    destroyed). Cost: 1 request (the parent's journal; + its body objects, 4.6)."""
+    destroyed). Cost: 1 request (the parent's journal; + its body objects, 4.6), + 1 (the
+    name's bucket) when the directory has buckets and the record does not carry the name."""
     view = yield from flows.read_view(parent)
-    return view.overlay.scopes.get(name)
+    winner, _ = yield from _lookup(parent, view, name)
+    return winner
+
+
+def _lookup(core: Core, view: View, name: str) -> Flow[tuple[str | None, list[str]]]:
+    """The binding of ``name`` in ``view``, and the roots of its losing records."""
+    overlay = view.overlay
+    buckets = view.base.scope_buckets
+    if not (name in overlay.unsettled or (buckets and name not in overlay.scopes)):
+        return overlay.scopes.get(name) or None, overlay.losers
+    (content,) = yield from flows.cached_pages(core, [buckets[bucket_index(name, len(buckets))]])
+    held = bucket_pairs(content).get(name)
+    winner, losers = settle(held, overlay.scope_log, name)
+    return winner, losers
 
 
 def listing(parent: Core) -> Flow[list[tuple[str, str]]]:
-    """Every scope of ``parent`` as (name, root ID), in the order made. Cost: 1 request."""
+    """Every scope of ``parent`` as (name, root ID): those in buckets (by bucket, by name),
+    then the newer ones in the order made. Cost: 1 request + the buckets, read concurrently:
+    about ceil(S / density)."""
     view = yield from flows.read_view(parent)
-    return list(view.overlay.scopes.items())
+    buckets = view.base.scope_buckets
+    merged: dict[str, str] = {}
+    for content in (yield from flows.cached_pages(parent, buckets)):
+        merged.update(bucket_pairs(content))
+    overlay = view.overlay
+    held = {name: merged.get(name) for name in overlay.unsettled}
+    for name, root in overlay.scopes.items():
+        if root:
+            merged[name] = root
+        else:
+            merged.pop(name, None)
+    for name in sorted(overlay.unsettled):
+        state, _ = settle(held[name], overlay.scope_log, name)
+        if state:
+            merged[name] = state
+        else:
+            merged.pop(name, None)
+    return list(merged.items())
 
 
-def _outcome(view: View, name: str, root_id: str) -> str | None:
+def _outcome(
+    view: View, name: str, root_id: str, winner: str | None, losers: list[str]
+) -> str | None:
     """The winner for ``name`` once the record naming ``root_id`` is in ``view``; None
     while it is not (yet) to be seen."""
-    winner = view.overlay.scopes.get(name)
     if winner == root_id:
         return winner
     if winner is not None:
-        if root_id in view.overlay.losers:
+        if root_id in losers:
             return winner
         checkpoints = [view.base, *view.scan.tail_checkpoints()]
         if any(root_id in ids for ck in checkpoints for ids, _ in ck.garbage):
@@ -127,7 +162,8 @@ def make(parent: Core, name: str) -> Flow[str]:
         view = yield from flows.read_view(parent)
         if parent.gate.closed:  # the parent is being destroyed (4.7): the destroyer
             raise flows.index_gone(parent)  # deletes what the record names
-        winner = _outcome(view, name, root.id)
+        bound, losers = yield from _lookup(parent, view, name)
+        winner = _outcome(view, name, root.id, bound, losers)
         if winner is not None:
             break
         if time.monotonic() >= deadline:
@@ -165,7 +201,11 @@ def _scope_roots(core: Core, entries: Sequence[Entry]) -> Flow[set[str]]:
                 ck = record.checkpoint
                 with contextlib.suppress(flows.PageGone, CorruptIndexError):
                     ck = yield from flows.load_checkpoint(core, ck)
-                roots.update(root for _, root in ck.scopes)
+                roots.update(root for _, root in ck.scopes if root)
+                for bucket in ck.scope_buckets:
+                    with contextlib.suppress(flows.PageGone, CorruptIndexError):
+                        (content,) = yield from flows.cached_pages(core, [bucket])
+                        roots.update(bucket_pairs(content).values())
     roots.discard(core.root_id)
     return roots
 
@@ -191,9 +231,8 @@ def verify_tree(core: Core, repair: bool) -> Flow[flows.VerifyReport]:
     gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
     entry is dropped (``unscope``), so that the name is made afresh by its next write."""
     report = yield from flows.verify(core, repair)
-    view = yield from flows.read_view(core)
-    listed_by = time.monotonic()
-    pairs = list(view.overlay.scopes.items())
+    pairs = yield from listing(core)
+    listed_by = time.monotonic()  # every root listed existed by now
     missing = yield from flows.confirmed_absent(core, [root for _, root in pairs], listed_by)
     gone = set(missing)
     for name, root in pairs:
