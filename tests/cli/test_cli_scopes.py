@@ -173,3 +173,15 @@ def test_the_command_line_checks_names_as_the_library_does(unwritten: Any, name:
     except Exception:
         cli_ok = False
     assert cli_ok == library_ok, name
+
+
+def test_a_scope_of_an_index_of_threads(cli: Any) -> None:
+    root = cli("init", "--backend", "threads", "--json").json()["root_id"]
+    cli.env["LINKEDTHREADS_ROOT"] = root
+    made = _ids(cli("create", "--scope", "user-42", "--count", "2"))
+    assert all(i.startswith("thread_") for i in made)
+    assert sorted(_ids(cli("ls", "--scope", "user-42"))) == sorted(made)
+    assert [s["name"] for s in cli("scopes", "--json").json()] == ["user-42"]
+    cli("destroy", "--scope", "user-42", "--yes")
+    assert cli("scopes", "--json").json() == []
+    assert _ids(cli("ls")) == []
