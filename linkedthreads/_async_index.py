@@ -139,6 +139,7 @@ class AsyncThreadIndex(IndexProperties):
         self._top = top
         self._parent = parent
         self._scope_name = name
+        self._children: dict[str, AsyncThreadIndex] = {}
         self._resolving = asyncio.Lock()
         self._absent_seen = False
         self._commit = AsyncGroupCommit(
@@ -152,7 +153,13 @@ class AsyncThreadIndex(IndexProperties):
         """As ``ThreadIndex.scope``: the list named ``name`` under this index, made by its
         first write; a bad name raises ``InvalidScopeNameError``. Cost: none at the call."""
         scopes.validate_scope_name(name)
-        return AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = AsyncThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
 
     async def scopes(self) -> AsyncIterator[tuple[str, str]]:
         """``(name, root ID)`` of every scope directly under this index. Cost: 1 request."""
@@ -174,18 +181,22 @@ class AsyncThreadIndex(IndexProperties):
         return self._parent
 
     def _made(self) -> Core:
-        assert self._core is not None, "a write resolves its scope before it flushes"
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
     async def _ready(self, *, create: bool) -> Core | None:
         core = self._core
-        if core is not None or self._parent is None:
+        if self._parent is None or (core is not None and not core.gate.closed):
             return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
         name = self._scope_name
         assert name is not None
         async with self._resolving:
-            if self._core is not None:
+            if self._core is not None and not self._core.gate.closed:
                 return self._core
+            self._core = None
             parent = await self._parent._ready(create=create)
             if parent is None:
                 return None
@@ -199,6 +210,21 @@ class AsyncThreadIndex(IndexProperties):
                 return None
             self._core = scopes.scope_core(parent, root)
             return self._core
+
+    async def _reading(self, read: Callable[[Core], Awaitable[T]], empty: T) -> T:
+        """As ``ThreadIndex._reading``: a scope never written reads ``empty``; one destroyed
+        elsewhere is looked up again, once."""
+        for attempt in (0, 1):
+            core = await self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return await read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top
@@ -386,35 +412,36 @@ class AsyncThreadIndex(IndexProperties):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
         out: list[str] = []
-        core = await self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return out
-        ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
-        try:
-            async for id_ in ids:
-                out.append(id_)
-                if len(out) == n:
-                    break
-        finally:
-            await ids.aclose()  # type: ignore[attr-defined]
-        return out
+
+        async def newest(core: Core) -> list[str]:
+            out: list[str] = []
+            ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
+            try:
+                async for id_ in ids:
+                    out.append(id_)
+                    if len(out) == n:
+                        break
+            finally:
+                await ids.aclose()  # type: ignore[attr-defined]
+            return out
+
+        return await self._reading(newest, out)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self.all()
 
     async def count(self) -> int:
         """``len(index)`` of the sync API (``len`` cannot be awaited)."""
-        core = await self._ready(create=False)
-        return 0 if core is None else await self._run(flows.count(core))
+        return await self._reading(lambda core: self._run(flows.count(core)), 0)
 
     async def contains(self, child_id: str) -> bool:
         """``child_id in index`` of the sync API."""
-        core = await self._ready(create=False)
-        return core is not None and await self._run(flows.contains(core, child_id))
+        return await self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     async def stats(self) -> IndexStats:
-        core = await self._ready(create=False)
-        return empty_stats() if core is None else await self._run(flows.stats(core))
+        return await self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     async def compact(self, *, full: bool = False) -> None:
         core = await self._ready(create=False)
@@ -449,7 +476,12 @@ class AsyncThreadIndex(IndexProperties):
             self._absent_seen = True
 
     async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(self._executor, flow)
+        try:
+            return await run_async(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
 
 def _executor(

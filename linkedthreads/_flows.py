@@ -53,6 +53,7 @@ from ._errors import (
 )
 from ._journal import (
     PLACING_OPS,
+    SCOPE_OPS,
     Checkpoint,
     Entry,
     Folder,
@@ -697,8 +698,9 @@ mix of lone and bulk writes."""
 
 
 def entry_weight(records: Iterable[Record]) -> int:
-    """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs, at least 1."""
-    return max(1, -(-sum(len(r.ids) for r in records) // WEIGHT_IDS))
+    """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs (a scope
+    record counting as one, 4.8), at least 1."""
+    return max(1, -(-sum(len(r.ids) + (r.op in SCOPE_OPS) for r in records) // WEIGHT_IDS))
 
 
 def tail_weight(scan: JournalScan) -> int:

@@ -152,6 +152,7 @@ class ThreadIndex(IndexProperties):
         self._top = top
         self._parent = parent
         self._scope_name = name
+        self._children: dict[str, ThreadIndex] = {}
         self._resolving = threading.Lock()
         self._absent_seen = False  # a lookup found no scope of this name (make it at once)
         self._commit = GroupCommit(
@@ -225,13 +226,20 @@ class ThreadIndex(IndexProperties):
         """The list named ``name`` under this index: a ``ThreadIndex`` of its own, with every
         method of this one (and scopes of its own). It is made by its first write; reading a
         scope never written is an empty list. ``name``: 1 to 200 printable characters, no
-        space at either end (else ``InvalidScopeNameError``, before any request).
+        space at either end (else ``InvalidScopeNameError``, before any request). The same
+        name gives the same instance while it is among the 1,024 most recently asked for.
         Cost: none at the call. Its first read finds it: 1 request (the parent's journal),
         then as at a root; its first write makes it if need be: 3 requests more than the
         same write at a root (4 when no read of this instance looked for it first).
         """
         scopes.validate_scope_name(name)
-        return ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        known = self._children.pop(name, None)  # the same instance while recently used
+        if known is None:
+            known = ThreadIndex(self._executor, None, top=self._top, parent=self, name=name)
+        self._children[name] = known
+        if len(self._children) > scopes.KEPT_SCOPES:
+            self._children.pop(next(iter(self._children)))
+        return known
 
     def scopes(self) -> Iterator[tuple[str, str]]:
         """``(name, root ID)`` of every scope directly under this index, in the order made.
@@ -254,20 +262,24 @@ class ThreadIndex(IndexProperties):
         return self._parent
 
     def _made(self) -> Core:
-        assert self._core is not None, "a write resolves its scope before it flushes"
+        if self._core is None:  # destroyed while this write was in its object requests
+            raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
     def _ready(self, *, create: bool) -> Core | None:
         """This instance's index: found (or, with ``create``, made) by name for a scope;
         None for a scope that does not exist and is not to be made."""
         core = self._core
-        if core is not None or self._parent is None:
+        if self._parent is None or (core is not None and not core.gate.closed):
             return core
+        # A scope not known yet, or destroyed (by this process, or its end record was read):
+        # look it up again (its next write makes it afresh).
         name = self._scope_name
         assert name is not None
         with self._resolving:
-            if self._core is not None:
+            if self._core is not None and not self._core.gate.closed:
                 return self._core
+            self._core = None
             parent = self._parent._ready(create=create)
             if parent is None:
                 return None
@@ -437,17 +449,20 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        core = self._ready(create=False) if n else None
-        if core is None:
+        if n == 0:
             return []
-        ids = cast(
-            "Generator[str, None, None]",
-            iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
-        )
-        try:
-            return list(itertools.islice(ids, n))
-        finally:
-            ids.close()
+
+        def newest(core: Core) -> list[str]:
+            ids = cast(
+                "Generator[str, None, None]",
+                iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
+            )
+            try:
+                return list(itertools.islice(ids, n))
+            finally:
+                ids.close()
+
+        return self._reading(newest, [])
 
     def __iter__(self) -> Iterator[str]:
         return self.all()
@@ -456,22 +471,19 @@ class ThreadIndex(IndexProperties):
         """Cost: 1 request; after removals of paged IDs by a process that held no page, a
         read of every page once, plus 1 to say what they hold, after which every reader's
         ``len`` costs 1 again (``IndexSettings.record_counts``)."""
-        core = self._ready(create=False)
-        return 0 if core is None else self._run(flows.count(core))
+        return self._reading(lambda core: self._run(flows.count(core)), 0)
 
     def __contains__(self, child_id: object) -> bool:
         """Cost: 1 request when the journal decides, else pages are read until found."""
         if not isinstance(child_id, str):
             return False
-        core = self._ready(create=False)
-        return core is not None and self._run(flows.contains(core, child_id))
+        return self._reading(lambda core: self._run(flows.contains(core, child_id)), False)
 
     # -- maintenance --------------------------------------------------------------------------
 
     def stats(self) -> IndexStats:
         """Pages, directories, journal tail and waiting removals. Cost: 1 request."""
-        core = self._ready(create=False)
-        return empty_stats() if core is None else self._run(flows.stats(core))
+        return self._reading(lambda core: self._run(flows.stats(core)), empty_stats())
 
     def compact(self, *, full: bool = False) -> None:
         """Write a checkpoint now; ``full=True`` also rewrites pages without removed IDs.
@@ -526,12 +538,32 @@ class ThreadIndex(IndexProperties):
             self._core = None
             self._absent_seen = True
 
+    def _reading(self, read: Callable[[Core], T], empty: T) -> T:
+        """``read`` this index; a scope never written reads ``empty``, and a scope destroyed
+        under this instance (elsewhere) is looked up again, once."""
+        for attempt in (0, 1):
+            core = self._ready(create=False)
+            if core is None:
+                return empty
+            try:
+                return read(core)
+            except IndexNotFoundError:
+                if self._parent is None or attempt:
+                    raise
+                self._core = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _validate_ids(self, child_ids: Iterable[str]) -> list[str]:
         core = self._core or self._top
         return flows.validate_ids(child_ids, core.backend.prefix, core.root_id)
 
     def _run(self, flow: Flow[T]) -> T:
-        return run_sync(self._executor, flow)
+        try:
+            return run_sync(self._executor, flow)
+        except IndexNotFoundError:
+            if self._parent is not None:  # a scope destroyed elsewhere: look it up again
+                self._core = None
+            raise
 
 
 def _executor(client: openai.OpenAI, backend: Any, settings: IndexSettings) -> SyncExecutor:

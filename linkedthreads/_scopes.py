@@ -25,6 +25,7 @@ from ._scope_dir import bucket_index, bucket_pairs, settle
 from ._transport import NotFound
 
 __all__ = [
+    "KEPT_SCOPES",
     "MAX_SCOPE_NAME",
     "NAME_KEY",
     "PARENT_KEY",
@@ -41,6 +42,9 @@ __all__ = [
 MAX_SCOPE_NAME = 200
 """The longest scope name, in characters (4.8): it fits a metadata value (512) whole, and the
 raw shape of packed IDs (at most 256 characters)."""
+KEPT_SCOPES = 1024
+"""Scope instances an index keeps, most recently used: ``index.scope(name)`` gives the same
+instance again (with what it found) while it is among them."""
 PARENT_KEY = "lt_parent"  # on a scope's root: its parent's root ID
 NAME_KEY = "lt_scope"  # on a scope's root: its name
 
