@@ -495,6 +495,10 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
             ),
         ]
         table = "\n".join(f"| {' | '.join(r)} |" for r in rows)
+        missed = [r[0] for r in rows if r[3] != "met"]
+        verdict = (
+            "Every target met." if not missed else "Targets not met: " + "; ".join(missed) + "."
+        )
         pop = o["populate"]
         parts.append(
             f"**S = {s:,} scopes** (made in {pop['seconds']:,.0f} s, {pop['create_seconds']:,.0f} "
@@ -504,7 +508,7 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
             f"{o['scopes']['buckets']:,} buckets)\n\n"
             "| operation | scopes: requests (seconds) | target | | (a) a root per user in "
             "the app's table | (b) one flat index |\n"
-            "|---|---|---|---|---|---|\n" + table + "\n"
+            "|---|---|---|---|---|---|\n" + table + "\n\n" + verdict + "\n"
         )
     return (
         f"Run {meta['date']} (`{meta['command'].strip()}`, {meta['seconds'] / 60:.0f} minutes; "
