@@ -114,23 +114,37 @@ def _grow(index: ThreadIndex, base_url: str, n: int, metadata: dict[str, str]) -
 # -- scopes: the cheap population ------------------------------------------------------------
 
 
+def _protocol() -> tuple[str, str, str, Any, Any]:
+    """The format's root header keys and the flows ``flush`` and ``read_view``, wherever
+    this version of the library keeps them (``_protocol`` since its split, else ``_flows``)."""
+    try:
+        from linkedthreads._protocol import constants, flush, read_view
+    except ImportError:  # before the split
+        from linkedthreads import _flows as old
+
+        return old.TAG_KEY, old.ROOT_TAG, old.CODEC_KEY, old.flush, old.read_view
+    return constants.TAG_KEY, constants.ROOT_TAG, constants.CODEC_KEY, flush, read_view
+
+
+def _state_of(index: ThreadIndex) -> Any:
+    """The instance state of an opened index (its root's backend, alphabet, capacity)."""
+    state = getattr(index, "_core", None) or getattr(index, "_state", None)
+    assert state is not None, "the index's state has moved: update benchmarks/scopes.py"
+    return state
+
+
 def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]:
     """``s`` empty scopes ``scope-<i>`` under ``index``, made the cheap way, as the scale
     benchmark makes children: their roots by raw HTTP creates, each with the header
     ``ThreadIndex.scope(...)`` gives a scope's root, then their ``scope`` records appended
     in bulk (what each first write appends alone, a thousand to an entry), then one
     ``compact()``. Setup, not measured: it reaches into the library's format modules."""
-    from linkedthreads import _flows as flows
     from linkedthreads import _scopes
     from linkedthreads._journal import Record
 
-    core = index._core
-    assert core is not None
-    header = {
-        flows.TAG_KEY: flows.ROOT_TAG,
-        flows.CODEC_KEY: core.alphabet.name,
-        _scopes.PARENT_KEY: core.root_id,
-    }
+    tag_key, root_tag, codec_key, flush, _ = _protocol()
+    core = _state_of(index)
+    header = {tag_key: root_tag, codec_key: core.alphabet.name, _scopes.PARENT_KEY: core.root_id}
     started = time.perf_counter()
     create_seconds = 0.0
     for start in range(0, s, CHUNK):
@@ -141,7 +155,7 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
         )
         create_seconds += time.perf_counter() - t
         records = [Record(op="scope", name=n, target=r) for n, r in zip(names, roots, strict=True)]
-        index._run(flows.flush(core, records))
+        index._run(flush(core, records))
     index.compact()
     return {
         "scopes": s,
@@ -153,14 +167,13 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
 def _directory(index: ThreadIndex, listed: list[tuple[str, str]]) -> dict[str, int]:
     """The density the medium allows for a name and an ID (the pairs of the listing, packed
     as a bucket packs them, that one object holds), and the buckets the checkpoint has."""
-    from linkedthreads import _flows as flows
     from linkedthreads._codec import chunk_for_pages
 
-    core = index._core
-    assert core is not None
+    *_, read_view = _protocol()
+    core = _state_of(index)
     flat = [part for pair in listed for part in pair]
     chunk, _ = next(chunk_for_pages(flat, core.capacity), ([], False))
-    view = index._run(flows.read_view(core))
+    view = index._run(read_view(core))
     return {"density": len(chunk) // 2, "buckets": len(view.base.scope_buckets)}
 
 
