@@ -1,5 +1,5 @@
 """``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
-``ThreadIndex``; it drives the same protocol flows (``_flows.py``) on an ``AsyncExecutor``."""
+``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from . import _flows as flows
-from . import _scopes as scopes
+from . import _protocol as flows
 from ._backends import Backend
 from ._errors import IndexNotFoundError
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, scopes
 from ._recording import AsyncIndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
 
@@ -126,9 +126,9 @@ class AsyncThreadIndex(IndexProperties):
     def __init__(
         self,
         executor: AsyncExecutor,
-        core: Core | None,
+        core: IndexState | None,
         *,
-        top: Core | None = None,
+        top: IndexState | None = None,
         parent: AsyncThreadIndex | None = None,
         name: str | None = None,
     ) -> None:
@@ -180,12 +180,12 @@ class AsyncThreadIndex(IndexProperties):
         """The index this scope is under; None for an index opened or created."""
         return self._parent
 
-    def _made(self) -> Core:
+    def _made(self) -> IndexState:
         if self._core is None:  # destroyed while this write was in its object requests
             raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
-    async def _ready(self, *, create: bool) -> Core | None:
+    async def _ready(self, *, create: bool) -> IndexState | None:
         core = self._core
         if self._parent is None or (core is not None and not core.gate.closed):
             return core
@@ -208,10 +208,10 @@ class AsyncThreadIndex(IndexProperties):
             if root is None:
                 self._absent_seen = True
                 return None
-            self._core = scopes.scope_core(parent, root)
+            self._core = scopes.scope_state(parent, root)
             return self._core
 
-    async def _reading(self, read: Callable[[Core], Awaitable[T]], empty: T) -> T:
+    async def _reading(self, read: Callable[[IndexState], Awaitable[T]], empty: T) -> T:
         """As ``ThreadIndex._reading``: a scope never written reads ``empty``; one destroyed
         elsewhere is looked up again, once."""
         for attempt in (0, 1):
@@ -248,7 +248,7 @@ class AsyncThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -262,7 +262,7 @@ class AsyncThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     async def aclose(self) -> None:
@@ -290,7 +290,7 @@ class AsyncThreadIndex(IndexProperties):
     ) -> list[Any]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._top.settings.bulk_batch
@@ -390,7 +390,7 @@ class AsyncThreadIndex(IndexProperties):
             return self._iterate(self._core, newest_first)
         return self._scoped_all(newest_first)
 
-    def _iterate(self, core: Core | None, newest_first: bool) -> AsyncIterator[str]:
+    def _iterate(self, core: IndexState | None, newest_first: bool) -> AsyncIterator[str]:
         assert core is not None
         if newest_first:
             return iterate_async(self._executor, flows.list_ids_newest_first(core))
@@ -415,7 +415,7 @@ class AsyncThreadIndex(IndexProperties):
         if n == 0:
             return out
 
-        async def newest(core: Core) -> list[str]:
+        async def newest(core: IndexState) -> list[str]:
             out: list[str] = []
             ids = iterate_async(self._executor, flows.list_ids_newest_first(core, n))
             try:

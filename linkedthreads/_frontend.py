@@ -1,15 +1,16 @@
 """What ``ThreadIndex`` and ``AsyncThreadIndex`` share besides the flows: argument checks
-before the first request, and the properties read from an instance's ``Core``."""
+before the first request, and the properties read from an instance's ``IndexState``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._backends import Backend, backend_for_id, make_backend
 from ._errors import IndexNotFoundError, InvalidIdError
-from ._flows import Core
+from ._protocol import IndexState
+from ._results import IndexStats
 from ._settings import IndexSettings
 
 __all__ = ["IndexProperties", "empty_stats", "prepare_create", "prepare_open"]
@@ -22,7 +23,7 @@ def prepare_create(
     be = make_backend(backend)
     if codec not in ("auto", "ascii", "dense"):
         raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
-    user = flows.validate_user_metadata(metadata, 16 - 3)
+    user = flows.validate_user_metadata(metadata, flows.ROOT_USER_KEYS)
     return be, user, settings or IndexSettings()
 
 
@@ -38,8 +39,8 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
 class IndexProperties:
     """Read-only facts of an index instance (the root of a tree, or a scope of it)."""
 
-    _core: Core | None  # None: a scope this instance has not found or made yet
-    _top: Core  # the root this instance was opened or created from
+    _core: IndexState | None  # None: a scope this instance has not found or made yet
+    _top: IndexState  # the root this instance was opened or created from
     _executor: Any  # a SyncExecutor or an AsyncExecutor: each counts its requests
     _scope_name: str | None
     _parent: Any
@@ -104,9 +105,9 @@ class IndexProperties:
         )
 
 
-def empty_stats() -> flows.IndexStats:
+def empty_stats() -> IndexStats:
     """The stats of a scope never written: an empty list."""
-    return flows.IndexStats(
+    return IndexStats(
         children=0,
         pages=0,
         directories=0,

@@ -1,5 +1,5 @@
 """``ThreadIndex``: the synchronous front end. It validates arguments and drives the
-protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logic."""
+protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from . import _flows as flows
-from . import _scopes as scopes
+from . import _protocol as flows
 from ._errors import IndexNotFoundError
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, empty_stats, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause, scopes
 from ._recording import IndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
 
@@ -139,9 +139,9 @@ class ThreadIndex(IndexProperties):
     def __init__(
         self,
         executor: SyncExecutor,
-        core: Core | None,
+        core: IndexState | None,
         *,
-        top: Core | None = None,
+        top: IndexState | None = None,
         parent: ThreadIndex | None = None,
         name: str | None = None,
     ) -> None:
@@ -185,7 +185,7 @@ class ThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -202,7 +202,7 @@ class ThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     def close(self) -> None:
@@ -261,12 +261,12 @@ class ThreadIndex(IndexProperties):
         """The index this scope is under; None for an index opened or created."""
         return self._parent
 
-    def _made(self) -> Core:
+    def _made(self) -> IndexState:
         if self._core is None:  # destroyed while this write was in its object requests
             raise IndexNotFoundError(f"scope {'/'.join(self.scope_path)!r} was destroyed")
         return self._core
 
-    def _ready(self, *, create: bool) -> Core | None:
+    def _ready(self, *, create: bool) -> IndexState | None:
         """This instance's index: found (or, with ``create``, made) by name for a scope;
         None for a scope that does not exist and is not to be made."""
         core = self._core
@@ -291,7 +291,7 @@ class ThreadIndex(IndexProperties):
             if root is None:
                 self._absent_seen = True
                 return None
-            self._core = scopes.scope_core(parent, root)
+            self._core = scopes.scope_state(parent, root)
             return self._core
 
     # -- properties ---------------------------------------------------------------------------
@@ -318,7 +318,7 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._top.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._top.settings.bulk_batch
@@ -452,7 +452,7 @@ class ThreadIndex(IndexProperties):
         if n == 0:
             return []
 
-        def newest(core: Core) -> list[str]:
+        def newest(core: IndexState) -> list[str]:
             ids = cast(
                 "Generator[str, None, None]",
                 iterate_sync(self._executor, flows.list_ids_newest_first(core, n)),
@@ -538,7 +538,7 @@ class ThreadIndex(IndexProperties):
             self._core = None
             self._absent_seen = True
 
-    def _reading(self, read: Callable[[Core], T], empty: T) -> T:
+    def _reading(self, read: Callable[[IndexState], T], empty: T) -> T:
         """``read`` this index; a scope never written reads ``empty``, and a scope destroyed
         under this instance (elsewhere) is looked up again, once."""
         for attempt in (0, 1):

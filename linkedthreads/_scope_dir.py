@@ -20,6 +20,7 @@ __all__ = [
     "bucket_pairs",
     "flush_layout",
     "inline_size",
+    "records_by_name",
     "settle",
     "settle_overlay",
     "unsettled_buckets",
@@ -57,6 +58,15 @@ def settle(state: str | None, records: Iterable[Record], name: str) -> tuple[str
     return state, losers
 
 
+def records_by_name(overlay: Overlay) -> dict[str, list[Record]]:
+    """The tail's scope records of each unsettled name, in journal order."""
+    out: dict[str, list[Record]] = {}
+    for record in overlay.scope_log:
+        if record.name in overlay.unsettled:
+            out.setdefault(record.name, []).append(record)
+    return out
+
+
 def unsettled_buckets(overlay: Overlay, count: int) -> list[int]:
     """The buckets whose contents decide the names the overlay could not settle."""
     if not count:
@@ -71,9 +81,10 @@ def settle_overlay(
     losing roots, given the buckets of the unsettled names."""
     inline = dict(overlay.scopes)
     losers = list(overlay.losers)
+    by_name = records_by_name(overlay)
     for name in sorted(overlay.unsettled):
         held = buckets[bucket_index(name, count)].get(name)
-        state, lost = settle(held, overlay.scope_log, name)
+        state, lost = settle(held, by_name.get(name, ()), name)
         losers.extend(lost)
         if state != held:
             inline[name] = state or ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 
 from linkedthreads import IndexSettings, RetryPolicy
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._journal import Record
 
 from .conftest import memory_index
@@ -54,7 +54,7 @@ def test_all_reads_a_long_tail_fifty_entries_a_request() -> None:
     client = MemoryClient("conversations")
     settings = IndexSettings(compact_every=99, gc_grace_seconds=0, retry=RetryPolicy.none())
     index = memory_index(client, settings=settings)
-    index._core.until_check = 10_000  # no compaction: the whole journal is the tail
+    index._core.compaction_countdown = 10_000  # no compaction: the whole journal is the tail
     listed = []
     for id_ in _ids(70):
         index.add(id_)

@@ -1,4 +1,4 @@
-"""Scopes: named lists under one root (docs/design.md, 4.8), as flows on ``Core``s.
+"""Scopes: named lists under one root (docs/design.md, 4.8), as flows on ``IndexState``s.
 
 A scope is a full index of its own (its own root, journal and pages) whose root the parent's
 journal names in a ``scope`` record. The first ``scope`` record of a name binds it; a scope
@@ -9,20 +9,28 @@ write only once the record is confirmed first), and found by name from the paren
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 
-from . import _flows as flows
-from ._errors import (
+from linkedthreads._errors import (
     ConcurrentChangeError,
     CorruptIndexError,
     IndexNotFoundError,
     InvalidScopeNameError,
 )
-from ._flows import Core, Flow, View
-from ._journal import Entry, Record
-from ._scope_dir import bucket_index, bucket_pairs, settle
-from ._transport import NotFound
+from linkedthreads._journal import Entry, Record
+from linkedthreads._results import VerifyReport
+from linkedthreads._scope_dir import bucket_index, bucket_pairs, records_by_name, settle
+from linkedthreads._transport import NotFound
+
+from .compaction import maybe_compact
+from .constants import CODEC_KEY, ROOT_TAG, TAG_KEY
+from .destroy import destroy
+from .flow import Flow, PageGone, Pause, send
+from .maintenance import confirmed_absent, verify
+from .reading import cached_pages, load_checkpoint, read_view
+from .state import IndexState, index_gone
+from .view import View
+from .writing import flush
 
 __all__ = [
     "KEPT_SCOPES",
@@ -33,7 +41,7 @@ __all__ = [
     "find",
     "listing",
     "make",
-    "scope_core",
+    "scope_state",
     "unlink",
     "validate_scope_name",
     "verify_tree",
@@ -69,44 +77,44 @@ def validate_scope_name(name: object) -> str:
     return name
 
 
-def scope_core(parent: Core, root_id: str) -> Core:
+def scope_state(parent: IndexState, root_id: str) -> IndexState:
     """The instance state of the scope whose root is ``root_id``: the parent's backend,
     settings and alphabet (same server, so the parent's probe holds for it)."""
-    core = Core(parent.backend, root_id, parent.alphabet, parent.settings)
+    state = IndexState(parent.backend, root_id, parent.alphabet, parent.settings, env=parent.env)
     if parent.fell_back:
-        core.fall_back()
-    return core
+        state.fall_back()
+    return state
 
 
-def find(parent: Core, name: str) -> Flow[str | None]:
+def find(parent: IndexState, name: str) -> Flow[str | None]:
     """The root of scope ``name`` of ``parent``, or None if it was never made (or was
     destroyed). Cost: 1 request (the parent's journal; + its body objects, 4.6), + 1 (the
     name's bucket) when the directory has buckets and the record does not carry the name."""
-    view = yield from flows.read_view(parent)
+    view = yield from read_view(parent)
     winner, _ = yield from _lookup(parent, view, name)
     return winner
 
 
-def _lookup(core: Core, view: View, name: str) -> Flow[tuple[str | None, list[str]]]:
+def _lookup(state: IndexState, view: View, name: str) -> Flow[tuple[str | None, list[str]]]:
     """The binding of ``name`` in ``view``, and the roots of its losing records."""
     overlay = view.overlay
     buckets = view.base.scope_buckets
     if not (name in overlay.unsettled or (buckets and name not in overlay.scopes)):
         return overlay.scopes.get(name) or None, overlay.losers
-    (content,) = yield from flows.cached_pages(core, [buckets[bucket_index(name, len(buckets))]])
+    (content,) = yield from cached_pages(state, [buckets[bucket_index(name, len(buckets))]])
     held = bucket_pairs(content).get(name)
     winner, losers = settle(held, overlay.scope_log, name)
     return winner, losers
 
 
-def listing(parent: Core) -> Flow[list[tuple[str, str]]]:
+def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
     """Every scope of ``parent`` as (name, root ID): those in buckets (by bucket, by name),
     then the newer ones in the order made. Cost: 1 request + the buckets, read concurrently:
     about ceil(S / density)."""
-    view = yield from flows.read_view(parent)
+    view = yield from read_view(parent)
     buckets = view.base.scope_buckets
     merged: dict[str, str] = {}
-    for content in (yield from flows.cached_pages(parent, buckets)):
+    for content in (yield from cached_pages(parent, buckets)):
         merged.update(bucket_pairs(content))
     overlay = view.overlay
     held = {name: merged.get(name) for name in overlay.unsettled}
@@ -115,8 +123,9 @@ def listing(parent: Core) -> Flow[list[tuple[str, str]]]:
             merged[name] = root
         else:
             merged.pop(name, None)
+    by_name = records_by_name(overlay)
     for name in sorted(overlay.unsettled):
-        state, _ = settle(held[name], overlay.scope_log, name)
+        state, _ = settle(held[name], by_name.get(name, ()), name)
         if state:
             merged[name] = state
         else:
@@ -140,60 +149,60 @@ def _outcome(
     return None
 
 
-def make(parent: Core, name: str) -> Flow[str]:
+def make(parent: IndexState, name: str) -> Flow[str]:
     """Make scope ``name`` (or join the one another writer made first): its root ID.
 
     Create the root -> append ``scope`` to the parent -> read the parent's journal back: the
     first record of the name wins (4.8). A loser deletes its root, which it never wrote to.
     Cost: 3 requests (4 for a loser: its root's delete).
     """
-    yield from flows.maybe_compact(parent)
+    yield from maybe_compact(parent)
     header = {
-        flows.TAG_KEY: flows.ROOT_TAG,
-        flows.CODEC_KEY: parent.alphabet.name,
+        TAG_KEY: ROOT_TAG,
+        CODEC_KEY: parent.alphabet.name,
         PARENT_KEY: parent.root_id,
         NAME_KEY: name,
     }
-    root = yield from flows.send(parent.backend.create(header, {}))
+    root = yield from send(parent.backend.create(header, {}))
     try:
-        yield from flows.flush(parent, [Record(op="scope", name=name, target=root.id)])
+        yield from flush(parent, [Record(op="scope", name=name, target=root.id)])
     except IndexNotFoundError:
         # The parent is gone: no record landed that a reader could follow.
         yield from _delete_quietly(parent, root.id)
         raise
-    deadline = time.monotonic() + max(parent.settings.read_lag_seconds, 0.5)
+    deadline = parent.env.monotonic() + max(parent.settings.read_lag_seconds, 0.5)
     while True:
-        view = yield from flows.read_view(parent)
+        view = yield from read_view(parent)
         if parent.gate.closed:  # the parent is being destroyed (4.7): the destroyer
-            raise flows.index_gone(parent)  # deletes what the record names
+            raise index_gone(parent)  # deletes what the record names
         bound, losers = yield from _lookup(parent, view, name)
         winner = _outcome(view, name, root.id, bound, losers)
         if winner is not None:
             break
-        if time.monotonic() >= deadline:
+        if parent.env.monotonic() >= deadline:
             raise ConcurrentChangeError(
                 f"scope {name!r} was made and its record appended, but the journal of "
                 f"{parent.root_id!r} does not show it (it may have been destroyed at once): "
                 "try again"
             )
-        yield flows.Pause(0.05)
+        yield Pause(0.05)
     if winner != root.id:
         yield from _delete_quietly(parent, root.id)
     return winner
 
 
-def _delete_quietly(core: Core, object_id: str) -> Flow[None]:
+def _delete_quietly(state: IndexState, object_id: str) -> Flow[None]:
     """Best effort: a failure leaves an object the next compaction collects (4.8)."""
     with contextlib.suppress(Exception):
-        yield from flows.send(core.backend.delete(object_id))
+        yield from send(state.backend.delete(object_id))
 
 
-def unlink(parent: Core, name: str, root_id: str) -> Flow[None]:
+def unlink(parent: IndexState, name: str, root_id: str) -> Flow[None]:
     """Append ``unscope``: the parent no longer names that root for ``name``. Cost: 1."""
-    yield from flows.flush(parent, [Record(op="unscope", name=name, target=root_id)])
+    yield from flush(parent, [Record(op="unscope", name=name, target=root_id)])
 
 
-def _scope_roots(core: Core, entries: Sequence[Entry]) -> Flow[set[str]]:
+def _scope_roots(state: IndexState, entries: Sequence[Entry]) -> Flow[set[str]]:
     """Every scope root that ``entries`` name: in ``scope`` records (winners and losers) and
     in the scope directories of their checkpoints."""
     roots: set[str] = set()
@@ -203,52 +212,52 @@ def _scope_roots(core: Core, entries: Sequence[Entry]) -> Flow[set[str]]:
                 roots.add(record.target)
             if record.checkpoint is not None:
                 ck = record.checkpoint
-                with contextlib.suppress(flows.PageGone, CorruptIndexError):
-                    ck = yield from flows.load_checkpoint(core, ck)
+                with contextlib.suppress(PageGone, CorruptIndexError):
+                    ck = yield from load_checkpoint(state, ck)
                 roots.update(root for _, root in ck.scopes if root)
                 for bucket in ck.scope_buckets:
-                    with contextlib.suppress(flows.PageGone, CorruptIndexError):
-                        (content,) = yield from flows.cached_pages(core, [bucket])
+                    with contextlib.suppress(PageGone, CorruptIndexError):
+                        (content,) = yield from cached_pages(state, [bucket])
                         roots.update(bucket_pairs(content).values())
-    roots.discard(core.root_id)
+    roots.discard(state.root_id)
     return roots
 
 
-def destroy_tree(core: Core, erase_items: bool) -> Flow[None]:
-    """Destroy the index of ``core`` and every scope it names, depth first, each as
-    ``flows.destroy`` does (8.5). Cost: the sum over the tree (1 + as ``all()`` + ... each).
+def destroy_tree(state: IndexState, erase_items: bool) -> Flow[None]:
+    """Destroy the index of ``state`` and every scope it names, depth first, each as
+    ``destroy`` does (8.5). Cost: the sum over the tree (1 + as ``all()`` + ... each).
     """
     done: set[str] = set()
 
     def destroy_scopes(entries: Sequence[Entry]) -> Flow[None]:
-        roots = yield from _scope_roots(core, entries)
+        roots = yield from _scope_roots(state, entries)
         for root in sorted(roots - done):
             done.add(root)
             with contextlib.suppress(IndexNotFoundError):  # a loser's root, already deleted
-                yield from destroy_tree(scope_core(core, root), erase_items)
+                yield from destroy_tree(scope_state(state, root), erase_items)
 
-    yield from flows.destroy(core, erase_items, destroy_scopes)
+    yield from destroy(state, erase_items, destroy_scopes)
 
 
-def verify_tree(core: Core, repair: bool) -> Flow[flows.VerifyReport]:
-    """``flows.verify`` of ``core``, then of every scope it names: a scope whose root is
+def verify_tree(state: IndexState, repair: bool) -> Flow[VerifyReport]:
+    """``verify`` of ``state``, then of every scope it names: a scope whose root is
     gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
     entry is dropped (``unscope``), so that the name is made afresh by its next write."""
-    report = yield from flows.verify(core, repair)
-    pairs = yield from listing(core)
-    listed_by = time.monotonic()  # every root listed existed by now
-    missing = yield from flows.confirmed_absent(core, [root for _, root in pairs], listed_by)
+    report = yield from verify(state, repair)
+    pairs = yield from listing(state)
+    listed_by = state.env.monotonic()  # every root listed existed by now
+    missing = yield from confirmed_absent(state, [root for _, root in pairs], listed_by)
     gone = set(missing)
     for name, root in pairs:
         if root in gone:
             report.missing_scopes.append(name)
             report.problems.append(f"scope {name!r}: its root {root!r} no longer exists")
             if repair:
-                yield from unlink(core, name, root)
+                yield from unlink(state, name, root)
                 report.repaired = True
             continue
         try:
-            report.scopes[name] = yield from verify_tree(scope_core(core, root), repair)
+            report.scopes[name] = yield from verify_tree(scope_state(state, root), repair)
         except NotFound:  # pragma: no cover - confirmed above; deleted since
             report.missing_scopes.append(name)
     return report
