@@ -115,14 +115,9 @@ def _grow(index: ThreadIndex, base_url: str, n: int, metadata: dict[str, str]) -
 
 
 def _protocol() -> tuple[str, str, str, Any, Any]:
-    """The format's root header keys and the flows ``flush`` and ``read_view``, wherever
-    this version of the library keeps them (``_protocol`` since its split, else ``_flows``)."""
-    try:
-        from linkedthreads._protocol import constants, flush, read_view
-    except ImportError:  # before the split
-        from linkedthreads import _flows as old
+    """The format's root header keys, and the flows ``flush`` and ``read_view``."""
+    from linkedthreads._protocol import constants, flush, read_view
 
-        return old.TAG_KEY, old.ROOT_TAG, old.CODEC_KEY, old.flush, old.read_view
     return constants.TAG_KEY, constants.ROOT_TAG, constants.CODEC_KEY, flush, read_view
 
 
@@ -139,8 +134,8 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
     ``ThreadIndex.scope(...)`` gives a scope's root, then their ``scope`` records appended
     in bulk (what each first write appends alone, a thousand to an entry), then one
     ``compact()``. Setup, not measured: it reaches into the library's format modules."""
-    from linkedthreads import _scopes
     from linkedthreads._journal import Record
+    from linkedthreads._protocol import scopes as _scopes
 
     tag_key, root_tag, codec_key, flush, _ = _protocol()
     core = _state_of(index)
