@@ -162,7 +162,8 @@ class AsyncThreadIndex(IndexProperties):
         return known
 
     async def scopes(self) -> AsyncIterator[tuple[str, str]]:
-        """``(name, root ID)`` of every scope directly under this index. Cost: 1 request."""
+        """As ``ThreadIndex.scopes``: ``(name, root ID)`` of every scope directly under this
+        index. Cost: 1 request + the buckets of the directory (read concurrently)."""
         core = await self._ready(create=False)
         if core is None:
             return
@@ -170,8 +171,8 @@ class AsyncThreadIndex(IndexProperties):
             yield pair
 
     async def ensure(self) -> AsyncThreadIndex:
-        """As ``ThreadIndex.ensure``: find this scope, or make it, now. Cost: 1 (found), 3
-        or 4 (made); none for an index opened or created."""
+        """As ``ThreadIndex.ensure``: find this scope, or make it, now. Cost: 1 or 2
+        (found), + 3 or 4 (made); none for an index opened or created."""
         await self._ready(create=True)
         return self
 

@@ -228,9 +228,10 @@ class ThreadIndex(IndexProperties):
         scope never written is an empty list. ``name``: 1 to 200 printable characters, no
         space at either end (else ``InvalidScopeNameError``, before any request). The same
         name gives the same instance while it is among the 1,024 most recently asked for.
-        Cost: none at the call. Its first read finds it: 1 request (the parent's journal),
-        then as at a root; its first write makes it if need be: 3 requests more than the
-        same write at a root (4 when no read of this instance looked for it first).
+        Cost: none at the call. Its first read finds it: 1 request (the parent's journal;
+        + 1, the name's bucket, once the parent has many scopes), then as at a root; its
+        first write makes it if need be: 3 requests more than the same write at a root
+        (+ the lookup when no read of this instance looked for it first).
         """
         scopes.validate_scope_name(name)
         known = self._children.pop(name, None)  # the same instance while recently used
@@ -242,8 +243,10 @@ class ThreadIndex(IndexProperties):
         return known
 
     def scopes(self) -> Iterator[tuple[str, str]]:
-        """``(name, root ID)`` of every scope directly under this index, in the order made.
-        Cost: 1 request (none for a scope never written)."""
+        """``(name, root ID)`` of every scope directly under this index: those in the
+        directory's buckets (by bucket, by name), then the newer ones in the order made.
+        Cost: 1 request + the buckets, read concurrently (those this instance does not
+        hold): about ceil(S / (0.6 x pairs a bucket)) + 1; none for a scope never written."""
         core = self._ready(create=False)
         if core is None:
             return iter(())
@@ -251,8 +254,9 @@ class ThreadIndex(IndexProperties):
 
     def ensure(self) -> ThreadIndex:
         """Find this scope, or make it, now (``root_id`` is then known); returns it.
-        Cost: 1 request when it exists, 3 when made (4 when another writer made it first);
-        none for an index opened or created."""
+        Cost: 1 or 2 requests when it exists (the parent's journal, and the name's
+        bucket), + 3 when made (+ 1 when another writer made it first); none for an index
+        opened or created."""
         self._ready(create=True)
         return self
 
