@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 
-__all__ = ["create_objects", "journal_page_bytes", "path_of"]
+__all__ = ["create_each", "create_objects", "journal_page_bytes", "path_of"]
 
 _BETA = {"OpenAI-Beta": "assistants=v2"}
 
@@ -37,35 +37,51 @@ def create_objects(
 ) -> list[str]:
     """Create ``n`` threads or conversations with ``metadata``; their IDs, in creation order
     within each worker (workers interleave)."""
+    return create_each(base_url, backend, [metadata or {}] * n, threads=threads)
+
+
+def create_each(
+    base_url: str,
+    backend: str,
+    metadatas: list[Mapping[str, str]],
+    *,
+    threads: int = 4,
+) -> list[str]:
+    """Create one thread or conversation for each of ``metadatas``, with it; their IDs in
+    the same order (an object's metadata is known by its position)."""
+    n = len(metadatas)
     url = urllib.parse.urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    body = json.dumps({"metadata": dict(metadata or {})})
     headers = {
         "Authorization": "Bearer bench-key",
         "Content-Type": "application/json",
         **(_BETA if backend == "threads" else {}),
     }
-    results: list[list[str]] = [[] for _ in range(threads)]
+    out: list[str] = [""] * n
     errors: list[BaseException] = []
 
-    def work(slot: int, count: int) -> None:
+    def work(positions: range) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=60)
         try:
-            for _ in range(count):
+            for i in positions:
+                body = json.dumps({"metadata": dict(metadatas[i])})
                 conn.request("POST", path_of(backend), body=body, headers=headers)
                 answer = conn.getresponse()
                 data = json.loads(answer.read())
                 if answer.status != 200:
                     raise RuntimeError(f"create failed: {answer.status} {data}")
-                results[slot].append(data["id"])
+                out[i] = data["id"]
         except BaseException as exc:
             errors.append(exc)
         finally:
             conn.close()
 
     share, rest = divmod(n, threads)
+    bounds = [0]
+    for i in range(threads):
+        bounds.append(bounds[-1] + share + (1 if i < rest else 0))
     workers = [
-        threading.Thread(target=work, args=(i, share + (1 if i < rest else 0)))
+        threading.Thread(target=work, args=(range(bounds[i], bounds[i + 1]),))
         for i in range(threads)
     ]
     for w in workers:
@@ -74,7 +90,7 @@ def create_objects(
         w.join()
     if errors:
         raise errors[0]
-    return [i for part in results for i in part]
+    return out
 
 
 def journal_page_bytes(base_url: str, backend: str, root_id: str) -> int:

@@ -9,17 +9,18 @@ docs/cli.md is generated from the commands' ``--help`` by scripts/gen_cli_docs.p
 
 from __future__ import annotations
 
-from . import _children, _demo, _envhelp, _index_cmds, _purge, _serve, _web
+from . import _children, _demo, _envhelp, _index_cmds, _purge, _scopes, _serve, _web
 from ._app import app
 from ._errors import EXIT_AUTH, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 # The modules register their commands on import; this is their order in --help.
-_COMMAND_MODULES = (_children, _demo, _envhelp, _index_cmds, _purge, _serve, _web)
+_COMMAND_MODULES = (_children, _demo, _envhelp, _index_cmds, _purge, _scopes, _serve, _web)
 _ORDER = (
     "demo",
     "emulator",
     "init",
     "stats",
+    "scopes",
     "destroy",
     "create",
     "add",

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from ._errors import EXIT_FAILURE, EXIT_USAGE, handle_errors, one_line
 from ._output import print_error
+from ._parse import scope_option
 
 P = ParamSpec("P")
 
@@ -207,6 +208,20 @@ DebugOption = Annotated[
         "--debug",
         envvar="LINKEDTHREADS_DEBUG",
         help="On an error, print the traceback too.",
+        rich_help_panel=PANEL_CONNECTION,
+        show_default=False,
+    ),
+]
+ScopeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scope",
+        envvar="LINKEDTHREADS_SCOPE",
+        metavar="NAME",
+        callback=scope_option,
+        help="Work on the scope NAME of the index: a list of its own under the same root, made "
+        "on its first write. Repeat for a scope within a scope, outermost first (--scope acme "
+        "--scope user-42); in LINKEDTHREADS_SCOPE, one name as it is, or one a line.",
         rich_help_panel=PANEL_CONNECTION,
         show_default=False,
     ),

@@ -29,11 +29,12 @@ from ._app import (
     JsonOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
 from ._confirm import confirm
-from ._connection import connect, index_session, require_root
+from ._connection import connect, index_session, require_root, root_of
 from ._details import backend_of, fetch_many, iter_entries, retrieve
 from ._errors import CLIError, UsageProblem
 from ._output import (
@@ -143,6 +144,7 @@ def create(
     ] = False,
     json: JsonOption = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -162,7 +164,7 @@ def create(
             command=f"create --count {count:,}",
         )
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
         made: list[Any] = []
         with progress(f"Creating {kind(index.backend, count)}", count) as advance:
             while len(made) < count:
@@ -199,6 +201,7 @@ def add(
         ),
     ] = True,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -212,7 +215,7 @@ def add(
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
     check_kind(require_root(root), wanted)
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         if check:
             missing: list[str] = []
             with progress("Checking the objects exist", len(wanted)) as advance:
@@ -249,6 +252,7 @@ def rm(
         ),
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -264,7 +268,7 @@ def rm(
     if not wanted:
         raise UsageProblem("no IDs: give them as arguments or with --from FILE")
     check_kind(require_root(root), wanted)
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
         with status("Reading the index"):
             listed = set(index.all())
         unlisted = [i for i in wanted if i not in listed]
@@ -363,6 +367,7 @@ def ls(
         ),
     ] = None,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -372,7 +377,7 @@ def ls(
     Plain: one ID a line. --long: a table on a terminal, tab-separated columns otherwise.
     Cost: 1 request + 1 a page of about 300-900 IDs (+ the reads of --long / --since).
     """
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         if not long and since is None:
             ids = itertools.islice(index.all(), limit)
             if json:
@@ -489,6 +494,7 @@ def export(
         bool, typer.Option("--json", help="The same as --format json.", show_default=False)
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -499,7 +505,7 @@ def export(
     """
     if json and format == "csv":
         raise UsageProblem("--json and --format csv exclude each other")
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         with status("Reading the index"):
             ids = list(index.all())
         with progress(f"Reading {kind(index.backend, 2)}", len(ids)) as advance:
@@ -523,7 +529,8 @@ def export(
             return
         emit_json(
             {
-                "root_id": index.root_id,
+                "root_id": root_of(index),
+                "scope": list(scope or []),
                 "backend": index.backend,
                 "codec": index.codec,
                 "exported_at": iso_time(datetime.now().timestamp()),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,8 +146,11 @@ def require_root(root: str | None) -> str:
 
 
 @contextmanager
-def open_index(session: Session, root: str | None) -> Iterator[ThreadIndex]:
-    """The index named by ``root`` (``--root`` / ``LINKEDTHREADS_ROOT``), closed at the end."""
+def open_index(
+    session: Session, root: str | None, scope: Sequence[str] = ()
+) -> Iterator[ThreadIndex]:
+    """The index named by ``root`` (``--root`` / ``LINKEDTHREADS_ROOT``), or its scope named
+    by ``scope`` (``--scope``, outermost first), closed at the end."""
     from linkedthreads import IndexNotFoundError, ThreadIndex
 
     root_id = require_root(root)
@@ -157,16 +160,42 @@ def open_index(session: Session, root: str | None) -> Iterator[ThreadIndex]:
         other = "without --local" if session.local else "with --local"
         raise CLIError(f"{exc} on {session.where} (was it created {other}?)") from None
     try:
-        yield index
+        yield open_scope(index, scope)
     finally:
         index.close()
 
 
+def root_of(index: ThreadIndex) -> str | None:
+    """The root ID of ``index``; None for a scope never written (it has no root). No
+    request: call it after a read or write of ``index``, which finds its scope."""
+    from linkedthreads import IndexNotFoundError
+
+    try:
+        return index.root_id
+    except IndexNotFoundError:
+        return None
+
+
+def open_scope(index: ThreadIndex, scope: Sequence[str]) -> ThreadIndex:
+    """The scope of ``index`` named by ``scope`` (outermost first; none: ``index`` itself).
+    No request: a scope is found on its first read or write."""
+    for name in scope:
+        index = index.scope(name)
+    return index
+
+
 @contextmanager
 def index_session(
-    root: str | None, *, local: bool, state_dir: Path | None
+    root: str | None,
+    *,
+    local: bool,
+    state_dir: Path | None,
+    scope: Sequence[str] | None = None,
 ) -> Iterator[tuple[Session, ThreadIndex]]:
-    """Both at once: the usual start of a command that works on an index."""
+    """Both at once: the usual start of a command that works on an index (or a scope)."""
     require_root(root)
-    with connect(local=local, state_dir=state_dir) as session, open_index(session, root) as index:
+    with (
+        connect(local=local, state_dir=state_dir) as session,
+        open_index(session, root, scope or ()) as index,
+    ):
         yield session, index

@@ -17,14 +17,15 @@ from ._app import (
     JsonOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
 from ._confirm import confirm
-from ._connection import connect, index_session
+from ._connection import connect, index_session, root_of
 from ._errors import CLIError
 from ._output import Timer, echo, emit_json, kind, note, plural, status
-from ._parse import parse_pairs
+from ._parse import parse_pairs, scope_label
 
 
 @command("init", panel=PANEL_INDEX)
@@ -101,19 +102,22 @@ def init(
 def stats(
     json: JsonOption = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Show the index: children listed, backend, codec, page capacity, requests made.
+    """Show the index (or a scope): children listed, backend, codec, page capacity, requests
+    made.
 
     Cost: 2 requests (a read of every page once after removals of paged IDs).
     """
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         children = len(index)
         data: dict[str, Any] = {
-            "root_id": index.root_id,
+            "root_id": root_of(index),
+            "scope": list(scope or []),
             "backend": index.backend,
             "codec": index.codec,
             "children": children,
@@ -126,7 +130,8 @@ def stats(
         emit_json(data)
         return
     rows = [
-        ("root", data["root_id"]),
+        *([("scope", scope_label(data["scope"]))] if data["scope"] else []),
+        ("root", data["root_id"] or "none yet (a scope is made by its first write)"),
         ("backend", f"{data['backend']} (on {session.where})"),
         ("codec", data["codec"]),
         ("children", f"{children:,}"),
@@ -148,6 +153,7 @@ def verify(
     ] = False,
     json: JsonOption = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -157,7 +163,7 @@ def verify(
     Exit code 1 if problems remain. Cost: 1 read a page and 1 a child.
     """
     with (
-        index_session(root, local=local, state_dir=state_dir) as (_, index),
+        index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index),
         status("Verifying (reads every child)"),
     ):
         report = index.verify(repair=repair)
@@ -195,6 +201,7 @@ def compact(
         bool, typer.Option("--full", help="Also rewrite pages to drop removed IDs.")
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -205,7 +212,7 @@ def compact(
     IDs. Cost: 2 requests + the pages written (+ every page read with --full).
     """
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
         with status("Compacting"):
             index.compact(full=full)
         note(
@@ -222,28 +229,31 @@ def destroy(
         typer.Option("--erase-items", help="Delete every child's messages/items first."),
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Delete every child, every index object and the root: nothing of the index remains.
 
-    Asks first (or pass --yes). Interrupted, it can be run again to finish. Cost: 1 delete a
-    child and an index object, plus a read of the journal.
+    With --scope: only that scope (its children, its own scopes, its index objects and its
+    entry in the index); the rest of the index stays. Asks first (or pass --yes).
+    Interrupted, it can be run again to finish. Cost: 1 delete a child and an index object,
+    plus a read of the journal (of each scope destroyed with it).
     """
+    names = scope or []
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (_, index):
+    with index_session(root, scope=names, local=local, state_dir=state_dir) as (_, index):
+        what = f"scope {scope_label(names)} of index {root}" if names else f"index {root}"
         confirm(
-            lambda: (
-                f"Destroy index {index.root_id} and delete its "
-                f"{plural(len(index), kind(index.backend))}?"
-            ),
+            lambda: f"Destroy {what} and delete its {plural(len(index), kind(index.backend))}?",
             yes=yes,
             command="destroy",
         )
         with status("Destroying"):
             index.destroy(erase_items=erase_items)
+        forget = "" if names else " Forget LINKEDTHREADS_ROOT."
         note(
-            f"Destroyed index {index.root_id} in {timer.elapsed:.1f} s "
-            f"({plural(index.requests, 'request')}). Forget LINKEDTHREADS_ROOT."
+            f"Destroyed {what} in {timer.elapsed:.1f} s "
+            f"({plural(index.requests, 'request')}).{forget}"
         )

@@ -7,6 +7,7 @@ line that shows the value with its control characters escaped (``shown``) and cu
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ MAX_LINE_BYTES = 1 << 20  # a line of a --from file (an 'export --format csv' ro
 ID_PREFIXES = {"conv_": "conversations", "thread_": "threads"}
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
+MAX_SCOPE_NAME = 200  # the library's bound on a scope name
 
 
 def shown(value: str, width: int = 60) -> str:
@@ -143,6 +145,52 @@ def check_id(
 def check_root(root: str) -> str:
     """A root ID's shape, before any request (``--root`` or ``LINKEDTHREADS_ROOT``)."""
     return check_id(root.strip(), "--root", what="an index root")
+
+
+def scope_option(
+    ctx: typer.Context, param: typer.CallbackParam, values: list[str] | None
+) -> list[str]:
+    """The callback of ``--scope``: its names, outermost first, checked
+    (:func:`check_scopes`).
+
+    From ``LINKEDTHREADS_SCOPE`` the value is taken as it is, one name (spaces kept: the
+    parser would split it on them), or one name a line for a scope within a scope (no name
+    holds a line break)."""
+    source = ctx.get_parameter_source(param.name or "")
+    if source is not None and source.name == "ENVIRONMENT" and isinstance(param.envvar, str):
+        raw = os.environ.get(param.envvar, "")
+        values = raw.split("\n") if raw else []
+    return check_scopes(values or [])
+
+
+def check_scopes(values: list[str]) -> list[str]:
+    """``values`` if each is a scope name by the library's rules (1 to 200 printable
+    characters, no space at either end; the command line keeps its own copy: it is built on
+    the public API only); a usage error naming the first that is not, before any request."""
+    for value in values:
+        problem = _scope_name_problem(value)
+        if problem is not None:
+            raise typer.BadParameter(
+                f"{shown(value)} is not a scope name: {problem}", param_hint="--scope"
+            )
+    return list(values)
+
+
+def _scope_name_problem(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_SCOPE_NAME:
+        return f"longer than {MAX_SCOPE_NAME} characters ({len(name):,})"
+    if not name.isprintable():
+        return "it holds a control or other non-printable character"
+    if name != name.strip():
+        return "it starts or ends with a space"
+    return None
+
+
+def scope_label(names: list[str]) -> str:
+    """How messages name a scope path: ``'acme' / 'user-42'``."""
+    return " / ".join(shown(n, 40) for n in names)
 
 
 def backend_of_root(root: str) -> str:

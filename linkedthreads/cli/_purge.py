@@ -22,6 +22,7 @@ from ._app import (
     JsonOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
@@ -80,6 +81,7 @@ def purge(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
     json: JsonOption = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -95,7 +97,7 @@ def purge(
     wanted = parse_pairs(match or [], "--match")
     cutoff = (datetime.now(timezone.utc) - age).timestamp() if age is not None else None
     timer = Timer()
-    with index_session(root, local=local, state_dir=state_dir) as (session, index):
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (session, index):
         with status("Reading the index"):
             ids = list(index.all())
         chosen: list[ChildDetails] = []

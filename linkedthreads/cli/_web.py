@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,12 +15,17 @@ from ._app import (
     DebugOption,
     LocalOption,
     RootOption,
+    ScopeOption,
     StateDirOption,
     command,
 )
-from ._connection import connect, require_root
+from ._connection import connect, open_scope, require_root, root_of
 from ._errors import CLIError, UsageProblem
 from ._output import note
+from ._parse import scope_label
+
+if TYPE_CHECKING:
+    from linkedthreads import ThreadIndex
 
 
 @command("serve", panel=PANEL_CHILDREN)
@@ -54,6 +61,7 @@ def serve(
         bool, typer.Option("--open", help="Open the page in the default browser.")
     ] = False,
     root: RootOption = None,
+    scope: ScopeOption = None,
     local: LocalOption = False,
     state_dir: StateDirOption = None,
     debug: DebugOption = False,
@@ -80,16 +88,35 @@ def serve(
             "mean it (the token is still required)"
         )
     root_id = require_root(root)
-    names = list(LOOPBACK_HOSTS) + list(allowed_host or [])
+    names = list(scope or ())
+    hosts = list(LOOPBACK_HOSTS) + list(allowed_host or [])
     if not is_loopback(host):
-        names += [host.strip("[]")]
+        hosts += [host.strip("[]")]
         if host in ("0.0.0.0", "::"):
-            names += [socket.gethostname(), socket.getfqdn()]
-    with connect(local=local, state_dir=state_dir) as session:
+            hosts += [socket.gethostname(), socket.getfqdn()]
+    roots: list[ThreadIndex] = []  # of scopes, closed at the end (the page closes a scope)
+
+    def open_target() -> ThreadIndex:
+        index = ThreadIndex.open(session.client, root_id)
+        if not names:
+            return index  # the page closes it
+        roots.append(index)
+        return open_scope(index, names)
+
+    with connect(local=local, state_dir=state_dir) as session, _closed_at_end(roots):
+        if names:
+            first = open_target()
+            first.latest(1)  # finds the scope (the page shows its root ID)
+            if root_of(first) is None:
+                raise CLIError(
+                    f"scope {scope_label(names)} of index {root_id} was never written: "
+                    "nothing to show (its first write makes it, e.g. 'linkedthreads create "
+                    "--scope NAME')"
+                )
         app = create_app(
-            lambda: ThreadIndex.open(session.client, root_id),
+            open_target,
             session.client,
-            allowed_hosts=names,
+            allowed_hosts=hosts,
             where=session.where,
         )
 
@@ -97,7 +124,8 @@ def serve(
             signed = f"{url}?token={app.state.token}"
             sys.stdout.write(signed + "\n")
             sys.stdout.flush()
-            note(f"Serving index {root_id} from {session.where}. Ctrl-C stops.")
+            what = f"scope {scope_label(names)} of index" if names else "index"
+            note(f"Serving {what} {root_id} from {session.where}. Ctrl-C stops.")
             if open_browser:
                 import webbrowser
 
@@ -110,3 +138,12 @@ def serve(
         except OSError as exc:
             raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     note("stopped")
+
+
+@contextmanager
+def _closed_at_end(indexes: list[ThreadIndex]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for index in indexes:
+            index.close()
