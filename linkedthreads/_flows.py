@@ -601,11 +601,11 @@ class View:
 # -- reading --------------------------------------------------------------------------------
 
 
-LISTING_JOURNAL_PAGE = 50
-"""Entries a request when ``all()`` reads the journal (docs/design.md, 6.3). An answer is
-decoded whole by the SDK (about 2.8 bytes of memory a character): 50 entries of at most
-``max_record_chars`` bound it at about 9 MiB whatever the index's history, where the 100
-newest entries of bulk calls took 18 MiB, and most of them lay before the base."""
+LISTING_JOURNAL_PAGE = 100
+"""Entries a request when ``all()`` reads the journal (docs/design.md, 6.3), as ``len`` does.
+An answer is decoded whole by the SDK (about 2.8 bytes of memory a character); our entries
+of IDs carry at most ``ENTRY_IDS`` (about 3,200 characters), so 100 of them and the few
+checkpoints among them stay around 1 MiB whatever the index's history."""
 
 
 def read_view(core: Core, limit: int = 100) -> Flow[View]:
@@ -695,6 +695,14 @@ the tail a reader folds (and holds) stays about ``compact_every`` x 100 IDs, wha
 mix of lone and bulk writes."""
 
 
+ENTRY_IDS = WEIGHT_IDS
+"""The most IDs one entry of ``add``, ``rm`` or ``at`` records carries (docs/design.md, 6.3):
+a bulk record is split into entries of at most 100 IDs (about 3,200 characters), so that
+the newest entries a reader's first journal answer decodes are small whatever the history
+(an ``add_many`` of 2,000 IDs is 20 entries, still one append of conversations), and each
+of our entries counts 1 toward ``compact_every``."""
+
+
 def entry_weight(records: Iterable[Record]) -> int:
     """What an entry counts toward ``compact_every``: 1 per ``WEIGHT_IDS`` IDs, at least 1."""
     return max(1, -(-sum(len(r.ids) for r in records) // WEIGHT_IDS))
@@ -770,7 +778,7 @@ def list_ids(core: Core) -> Flow[None]:
     """Emit every listed ID in order (``all()``). Memory: the overlay, one answer of at most
     ``LISTING_JOURNAL_PAGE`` journal entries, and one batch of pages.
 
-    Cost: 1 (2 while the tail is over 49 entries) + (directories) + ceil(pages); sequential
+    Cost: 1 (2 while the tail is over 99 entries) + (directories) + ceil(pages); sequential
     round trips 1 + ceil(pages / c).
     """
     emitted = False
@@ -1082,12 +1090,13 @@ def merge_records(records: list[Record]) -> list[Record]:
 
 def group_entries(records: list[Record], max_chars: int) -> tuple[list[list[Record]], list[Record]]:
     """Group records into entries whose text, nonces included, is at most ``max_chars``
-    long: a hard bound (4.6). Records of IDs are split as needed; a checkpoint longer than
-    that alone is returned apart (to be carried in body objects)."""
+    long: a hard bound (4.6), and that carry at most ``ENTRY_IDS`` IDs (6.3). Records of
+    IDs are split as needed; a checkpoint longer than ``max_chars`` alone is returned apart
+    (to be carried in body objects)."""
     entries: list[list[Record]] = []
     oversize: list[Record] = []
     current: list[Record] = []
-    size = 0
+    size = carried = 0
     for record in records:
         for piece, length in _split(record, max_chars):
             if length > max_chars:
@@ -1098,17 +1107,16 @@ def group_entries(records: list[Record], max_chars: int) -> tuple[list[list[Reco
                     )
                 oversize.append(piece)
                 continue
-            if current and size + 1 + length > max_chars:
+            ids = len(piece.ids)
+            if current and (size + 1 + length > max_chars or carried + ids > ENTRY_IDS):
                 entries.append(current)
-                current, size = [], 0
+                current, size, carried = [], 0, 0
             size += length + (1 if current else 0)
+            carried += ids
             current.append(piece)
     if current:
         entries.append(current)
     return entries, oversize
-
-
-_MAX_PIECE_IDS = 1 << 19  # under the packed count's 20 bits (5.1), whatever the limit
 
 
 def _split(record: Record, limit: int) -> list[tuple[Record, int]]:
@@ -1118,7 +1126,7 @@ def _split(record: Record, limit: int) -> list[tuple[Record, int]]:
     ids = record.ids
     sample = ids[:200]
     per_id = len(encode_ids(sample)) / len(sample) * 1.05 + (1 if record.placed else 0)
-    per = max(1, min(_MAX_PIECE_IDS, int((limit - 200) / per_id)))
+    per = max(1, min(ENTRY_IDS, int((limit - 200) / per_id)))
     out: list[tuple[Record, int]] = []
     for i in range(0, len(ids), per):
         piece = dataclasses.replace(record, ids=ids[i : i + per], placed=record.placed[i : i + per])
