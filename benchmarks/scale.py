@@ -103,10 +103,10 @@ def _lone_creates(host: Host, index: ThreadIndex, cycles: int) -> dict[str, Any]
     every = core.settings.compact_every
     warm = 0
     while True:
-        before = core.until_check
+        before = core.compaction_countdown
         index.create_child()
         warm += 1
-        if core.until_check > before:  # this call ran the check: a cycle starts here
+        if core.compaction_countdown > before:  # this call ran the check: a cycle starts here
             break
     ops = cycles * every
     made = count(host, lambda: [index.create_child().id for _ in range(ops)])

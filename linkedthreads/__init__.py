@@ -32,19 +32,19 @@ from ._settings import IndexSettings
 
 if TYPE_CHECKING:
     from ._async_index import AsyncThreadIndex
-    from ._flows import TAG_KEY as CHILD_TAG_KEY
-    from ._flows import IndexStats, VerifyReport
     from ._index import ThreadIndex
+    from ._protocol.constants import TAG_KEY as CHILD_TAG_KEY
+    from ._results import IndexStats, VerifyReport
 
 # The front ends and the protocol are imported on first use (PEP 562), so that what needs
 # only the package (the CLI's --help, the emulator) starts at the speed of the interpreter.
 # Nothing here imports the openai SDK: it is imported when a client is first used.
 _LAZY = {
     "AsyncThreadIndex": ("._async_index", "AsyncThreadIndex"),
-    "CHILD_TAG_KEY": ("._flows", "TAG_KEY"),
-    "IndexStats": ("._flows", "IndexStats"),
+    "CHILD_TAG_KEY": ("._protocol.constants", "TAG_KEY"),
+    "IndexStats": ("._results", "IndexStats"),
     "ThreadIndex": ("._index", "ThreadIndex"),
-    "VerifyReport": ("._flows", "VerifyReport"),
+    "VerifyReport": ("._results", "VerifyReport"),
 }
 
 

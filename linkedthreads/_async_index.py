@@ -1,5 +1,5 @@
 """``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
-``ThreadIndex``; it drives the same protocol flows (``_flows.py``) on an ``AsyncExecutor``."""
+``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._backends import Backend
 from ._errors import IndexNotFoundError
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause
 from ._recording import AsyncIndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor
 
@@ -121,7 +122,7 @@ class AsyncThreadIndex(IndexProperties):
 
     _executor: AsyncExecutor
 
-    def __init__(self, executor: AsyncExecutor, core: Core) -> None:
+    def __init__(self, executor: AsyncExecutor, core: IndexState) -> None:
         self._executor = executor
         self._core = core
         self._commit = AsyncGroupCommit(
@@ -147,7 +148,7 @@ class AsyncThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -161,7 +162,7 @@ class AsyncThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = await run_async(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     async def aclose(self) -> None:
@@ -188,7 +189,7 @@ class AsyncThreadIndex(IndexProperties):
     ) -> list[Any]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._core.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._core.settings.bulk_batch

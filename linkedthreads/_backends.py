@@ -56,15 +56,16 @@ class Request(Generic[T]):
     """One API request, independent of sync or async.
 
     ``send(client)`` makes the SDK call (returning an awaitable on an async client);
-    ``parse`` turns the SDK's answer into what the protocol wants. ``nonce`` is set on
-    appends: before retrying one, the executor looks for that nonce among the newest entries
-    of ``container`` to learn whether the first attempt landed.
+    ``parse`` turns the SDK's answer into what the protocol wants. ``landed`` is set on
+    appends: before retrying one, the executor asks it of the text of each of the newest
+    entries of ``container`` to learn whether the first attempt landed (the protocol, which
+    wrote the entries, says how to recognise them; the transport knows no journal format).
     """
 
     what: str
     send: Callable[[Any], Any]
     parse: Callable[[Any], T] = _same
-    nonce: str | None = None
+    landed: Callable[[str], bool] | None = None
     container: str | None = None
 
 
@@ -120,8 +121,11 @@ class Backend:
     def delete(self, id_: str) -> Request[None]:
         raise NotImplementedError
 
-    def append(self, container_id: str, texts: Sequence[str], nonce: str) -> Request[list[str]]:
-        """Append entries atomically; the answer is their IDs."""
+    def append(
+        self, container_id: str, texts: Sequence[str], landed: Callable[[str], bool]
+    ) -> Request[list[str]]:
+        """Append entries atomically; the answer is their IDs. ``landed`` recognises the text
+        of an entry this append wrote (the check before a retry)."""
         raise NotImplementedError
 
     def list_entries(
@@ -168,7 +172,9 @@ class ThreadsBackend(Backend):
             f"delete thread {id_}", lambda c: quiet(c.beta.threads.delete)(id_), lambda _: None
         )
 
-    def append(self, container_id: str, texts: Sequence[str], nonce: str) -> Request[list[str]]:
+    def append(
+        self, container_id: str, texts: Sequence[str], landed: Callable[[str], bool]
+    ) -> Request[list[str]]:
         (text,) = texts
         return Request(
             f"append to thread {container_id}",
@@ -176,7 +182,7 @@ class ThreadsBackend(Backend):
                 container_id, role="user", content=text
             ),
             lambda msg: [msg.id],
-            nonce=nonce,
+            landed=landed,
             container=container_id,
         )
 
@@ -241,7 +247,9 @@ class ConversationsBackend(Backend):
             f"delete conversation {id_}", lambda c: c.conversations.delete(id_), lambda _: None
         )
 
-    def append(self, container_id: str, texts: Sequence[str], nonce: str) -> Request[list[str]]:
+    def append(
+        self, container_id: str, texts: Sequence[str], landed: Callable[[str], bool]
+    ) -> Request[list[str]]:
         items: Any = [
             {"type": "message", "role": "user", "content": [{"type": "input_text", "text": t}]}
             for t in texts
@@ -250,7 +258,7 @@ class ConversationsBackend(Backend):
             f"append to conversation {container_id}",
             lambda c: c.conversations.items.create(container_id, items=items),
             lambda page: [item.id for item in page.data],
-            nonce=nonce,
+            landed=landed,
             container=container_id,
         )
 

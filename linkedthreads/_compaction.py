@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ._codec import chunk_for_pages
-from ._journal import Folder, Overlay
+from ._journal import Overlay, VisibleIds
 
 __all__ = ["Layout", "PlannedPage", "Rebuilder", "incremental_layout"]
 
@@ -62,13 +62,13 @@ class Rebuilder:
     """
 
     def __init__(self, overlay: Overlay, capacity_bits: int) -> None:
-        self._folder = Folder(overlay)
+        self._visible = VisibleIds(overlay)
         self._capacity = capacity_bits
         self._buffer: list[str] = []
         self._slots = 0
 
     def feed(self, page_id: str, content: Sequence[str]) -> list[PlannedPage]:
-        shown = self._folder.page(content)
+        shown = self._visible.page(content)
         if not self._buffer and len(shown) == len(content):
             self._slots += len(content)
             return [page_id]
@@ -77,7 +77,7 @@ class Rebuilder:
 
     def finish(self) -> Layout:
         """The last pages; ``extra`` is what does not fill a page, ``hide`` is empty."""
-        self._buffer.extend(self._folder.finish())
+        self._buffer.extend(self._visible.finish())
         pages = self._cut()
         return Layout(pages=pages, extra=[(i, False) for i in self._buffer], slots=self._slots)
 

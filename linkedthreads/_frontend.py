@@ -1,15 +1,15 @@
 """What ``ThreadIndex`` and ``AsyncThreadIndex`` share besides the flows: argument checks
-before the first request, and the properties read from an instance's ``Core``."""
+before the first request, and the properties read from an instance's ``IndexState``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._backends import Backend, backend_for_id, make_backend
 from ._errors import InvalidIdError
-from ._flows import Core
+from ._protocol import IndexState
 from ._settings import IndexSettings
 
 __all__ = ["IndexProperties", "prepare_create", "prepare_open"]
@@ -22,7 +22,7 @@ def prepare_create(
     be = make_backend(backend)
     if codec not in ("auto", "ascii", "dense"):
         raise ValueError(f"unknown codec {codec!r}: expected 'auto', 'ascii' or 'dense'")
-    user = flows.validate_user_metadata(metadata, 16 - 3)
+    user = flows.validate_user_metadata(metadata, flows.ROOT_USER_KEYS)
     return be, user, settings or IndexSettings()
 
 
@@ -38,7 +38,7 @@ def prepare_open(root_id: object, settings: IndexSettings | None) -> tuple[Backe
 class IndexProperties:
     """Read-only facts of an index instance."""
 
-    _core: Core
+    _core: IndexState
     _executor: Any  # a SyncExecutor or an AsyncExecutor: each counts its requests
 
     @property

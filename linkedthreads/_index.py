@@ -1,5 +1,5 @@
 """``ThreadIndex``: the synchronous front end. It validates arguments and drives the
-protocol flows of ``_flows.py`` on a ``SyncExecutor``; it holds no protocol logic."""
+protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._errors import IndexNotFoundError
-from ._flows import Core, Emit, Flow, IndexStats, Pause, VerifyReport
 from ._frontend import IndexProperties, prepare_create, prepare_open
 from ._journal import Record
+from ._protocol import Emit, Flow, IndexState, Pause
 from ._recording import IndexRecorder
+from ._results import IndexStats, VerifyReport
 from ._settings import IndexSettings
 from ._transport import SyncExecutor
 
@@ -134,7 +135,7 @@ class ThreadIndex(IndexProperties):
 
     _executor: SyncExecutor
 
-    def __init__(self, executor: SyncExecutor, core: Core) -> None:
+    def __init__(self, executor: SyncExecutor, core: IndexState) -> None:
         self._executor = executor
         self._core = core
         self._commit = GroupCommit(
@@ -167,7 +168,7 @@ class ThreadIndex(IndexProperties):
         )
         return cls(
             executor,
-            Core(
+            IndexState(
                 be, root_id, flows.alphabet_for_root(root_id, root_metadata), settings, created=True
             ),
         )
@@ -184,7 +185,7 @@ class ThreadIndex(IndexProperties):
         executor = _executor(client, be, settings)
         metadata = run_sync(executor, flows.open_root(be, root_id))
         return cls(
-            executor, Core(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
+            executor, IndexState(be, root_id, flows.alphabet_for_root(root_id, metadata), settings)
         )
 
     def close(self) -> None:
@@ -223,7 +224,7 @@ class ThreadIndex(IndexProperties):
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative integer, not {n!r}")
-        user = flows.validate_user_metadata(metadata, 15)
+        user = flows.validate_user_metadata(metadata, flows.CHILD_USER_KEYS)
         self._core.backend.check_create_kwargs(kwargs)
         out: list[Any] = []
         step = self._core.settings.bulk_batch

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -23,10 +23,10 @@ __all__ = [
     "SPILLED_VERSION",
     "Checkpoint",
     "Entry",
-    "Folder",
     "JournalScan",
     "Overlay",
     "Record",
+    "VisibleIds",
     "checkpoint_text",
     "dump_records",
     "fold_pages",
@@ -35,6 +35,7 @@ __all__ = [
     "parse_checkpoint_text",
     "parse_entry",
     "retirement_stamp",
+    "written_by_append",
 ]
 
 RECORD_VERSION: Final = 1
@@ -210,6 +211,14 @@ def dump_records(records: Iterable[Record], nonce: str = "") -> str:
             obj["w"] = nonce
         lines.append(json.dumps(obj, separators=(",", ":")))
     return "\n".join(lines)
+
+
+def written_by_append(request_nonce: str) -> Callable[[str], bool]:
+    """Whether an entry's text was written by the append of ``request_nonce``: that append
+    marks each entry ``<request_nonce>.<n>`` (``dump_records``, 4.3). The check the transport
+    makes before it sends again an append whose answer was lost."""
+    mark = f'"w":"{request_nonce}.'
+    return lambda text: mark in text
 
 
 def _parse_record(obj: Any, entry_id: str) -> Record:
@@ -423,19 +432,19 @@ class Overlay:
     ``held`` (a subset of ``hide``) are the hidden IDs known to be in the pages, once each.
     """
 
-    __slots__ = ("applied", "extra", "held", "hide", "seen")
+    __slots__ = ("applied", "extra", "folded_nonces", "held", "hide")
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         self.extra: dict[str, bool] = dict(checkpoint.extra)
         self.hide: set[str] = set(checkpoint.hide)
         self.held: set[str] = set(checkpoint.held)
-        self.seen: set[str] = set(checkpoint.nonces)
+        self.folded_nonces: set[str] = set(checkpoint.nonces)
         self.applied: list[str] = []
 
     def copy(self) -> Overlay:
         out = Overlay(EMPTY)
         out.extra, out.hide, out.held = dict(self.extra), set(self.hide), set(self.held)
-        out.seen, out.applied = set(self.seen), list(self.applied)
+        out.folded_nonces, out.applied = set(self.folded_nonces), list(self.applied)
         return out
 
     def unknown(self) -> set[str]:
@@ -477,9 +486,9 @@ class Overlay:
         for entry in entries:
             nonce = entry.nonce
             if nonce:
-                if nonce in self.seen:
+                if nonce in self.folded_nonces:
                     continue
-                self.seen.add(nonce)
+                self.folded_nonces.add(nonce)
                 self.applied.append(nonce)
             for record in entry.records:
                 self.apply(record)
@@ -495,41 +504,41 @@ class Overlay:
         return slots - len(self.hide) + len(self.extra)
 
 
-class Folder:
+class VisibleIds:
     """Lists the visible IDs page by page: page IDs not hidden, then the extras still due.
 
     Memory: the overlay plus the conditional extras met in pages (bounded by the overlay),
     never the pages already consumed.
     """
 
-    __slots__ = ("_overlay", "_seen")
+    __slots__ = ("_listed_extra", "_overlay")
 
     def __init__(self, overlay: Overlay, emitted: Iterable[str] = ()) -> None:
         """``emitted``: ``extra`` IDs already listed (a reader going backwards lists the
         tail first), so that a page does not list them again."""
         self._overlay = overlay
-        self._seen: set[str] = set(emitted)
+        self._listed_extra: set[str] = set(emitted)
 
     def page(self, ids: Iterable[str]) -> list[str]:
-        hide, extra, seen = self._overlay.hide, self._overlay.extra, self._seen
+        hide, extra, listed = self._overlay.hide, self._overlay.extra, self._listed_extra
         out = []
         for id_ in ids:
             if id_ in hide:
                 continue
             if id_ in extra:
-                if id_ in seen:
+                if id_ in listed:
                     continue
-                seen.add(id_)
+                listed.add(id_)
             out.append(id_)
         return out
 
     def finish(self) -> list[str]:
-        return [id_ for id_ in self._overlay.extra if id_ not in self._seen]
+        return [id_ for id_ in self._overlay.extra if id_ not in self._listed_extra]
 
 
 def fold_pages(pages: Iterable[Sequence[str]], overlay: Overlay) -> Iterator[str]:
-    """The visible IDs, in order, of ``pages`` under ``overlay`` (see ``Folder``)."""
-    folder = Folder(overlay)
+    """The visible IDs, in order, of ``pages`` under ``overlay`` (see ``VisibleIds``)."""
+    visible = VisibleIds(overlay)
     for page in pages:
-        yield from folder.page(page)
-    yield from folder.finish()
+        yield from visible.page(page)
+    yield from visible.finish()

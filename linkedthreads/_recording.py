@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _flows as flows
+from . import _protocol as flows
 from ._errors import InvalidIdError, TrackingError
-from ._flows import Core, Flow
 from ._journal import Record
+from ._protocol import Flow, IndexState
 
 if TYPE_CHECKING:  # the tracking module brings the SDK: loaded only when tracking
     from ._tracking import Op
@@ -32,7 +32,7 @@ def _record(op: Op, object_id: str) -> Record:
     return Record(op=op, ids=(object_id,), new=op == "add")
 
 
-def _error(core: Core, op: Op, object_id: str, exc: BaseException) -> TrackingError:
+def _error(core: IndexState, op: Op, object_id: str, exc: BaseException) -> TrackingError:
     noun = core.backend.noun
     if op == "add":
         message = (
@@ -47,7 +47,7 @@ def _error(core: Core, op: Op, object_id: str, exc: BaseException) -> TrackingEr
     return TrackingError(message, object_id=object_id, created=op == "add")
 
 
-def _checked(core: Core, object_id: str) -> bool:
+def _checked(core: IndexState, object_id: str) -> bool:
     """Whether to record ``object_id``: not the root (deleting it ends the index)."""
     flows.validate_id(object_id, core.backend.prefix)
     return object_id != core.root_id
@@ -56,7 +56,7 @@ def _checked(core: Core, object_id: str) -> bool:
 class IndexRecorder:
     """Records a ``ThreadIndex``'s tracked creates and deletes."""
 
-    def __init__(self, core: Core, commit: Any, run: Callable[[Flow[Any]], Any]) -> None:
+    def __init__(self, core: IndexState, commit: Any, run: Callable[[Flow[Any]], Any]) -> None:
         self.backend: str = core.backend.name
         self._core = core
         self._commit = commit  # a GroupCommit
@@ -91,7 +91,9 @@ class IndexRecorder:
 class AsyncIndexRecorder:
     """Records an ``AsyncThreadIndex``'s tracked creates and deletes."""
 
-    def __init__(self, core: Core, commit: Any, run: Callable[[Flow[Any]], Awaitable[Any]]) -> None:
+    def __init__(
+        self, core: IndexState, commit: Any, run: Callable[[Flow[Any]], Awaitable[Any]]
+    ) -> None:
         self.backend: str = core.backend.name
         self._core = core
         self._commit = commit  # an AsyncGroupCommit

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -149,9 +149,10 @@ def _retrying_kwargs(policy: RetryPolicy) -> dict[str, Any]:
     }
 
 
-def _landed(entries: Any, nonce: str) -> list[str] | None:
+def _landed(entries: Any, landed: Callable[[str], bool]) -> list[str] | None:
+    """The IDs of the entries an append wrote, found among ``entries`` by its ``landed``."""
     page, _ = entries
-    found = [e.id for e in page if f'"w":"{nonce}.' in e.text]
+    found = [e.id for e in page if landed(e.text)]
     return found or None
 
 
@@ -187,7 +188,7 @@ class SyncExecutor:
         try:
             for attempt in Retrying(**_retrying_kwargs(self.retry)):
                 with attempt:
-                    if request.nonce and attempt.retry_state.attempt_number > 1:
+                    if request.landed is not None and attempt.retry_state.attempt_number > 1:
                         found = self._check(request)
                         if found is not None:
                             return cast(T, found)
@@ -201,11 +202,11 @@ class SyncExecutor:
 
     def _check(self, request: Request[Any]) -> list[str] | None:
         assert request.container is not None
-        assert request.nonce is not None
+        assert request.landed is not None
         probe = self.backend.list_entries(request.container, order="desc", limit=100)
         try:
             self.requests.add()
-            return _landed(probe.parse(probe.send(self.client)), request.nonce)
+            return _landed(probe.parse(probe.send(self.client)), request.landed)
         except Exception:
             return None
 
@@ -240,7 +241,7 @@ class AsyncExecutor:
         try:
             async for attempt in AsyncRetrying(**_retrying_kwargs(self.retry)):
                 with attempt:
-                    if request.nonce and attempt.retry_state.attempt_number > 1:
+                    if request.landed is not None and attempt.retry_state.attempt_number > 1:
                         found = await self._check(request)
                         if found is not None:
                             return cast(T, found)
@@ -254,11 +255,11 @@ class AsyncExecutor:
 
     async def _check(self, request: Request[Any]) -> list[str] | None:
         assert request.container is not None
-        assert request.nonce is not None
+        assert request.landed is not None
         probe = self.backend.list_entries(request.container, order="desc", limit=100)
         try:
             self.requests.add()
-            return _landed(probe.parse(await probe.send(self.client)), request.nonce)
+            return _landed(probe.parse(await probe.send(self.client)), request.landed)
         except Exception:
             return None
 

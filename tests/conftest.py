@@ -9,11 +9,11 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, DENSE
-from linkedthreads._flows import Core
 from linkedthreads._index import run_sync
+from linkedthreads._protocol import IndexState
 from linkedthreads._transport import SyncExecutor
 
 from .memory_client import MemoryClient
@@ -41,8 +41,9 @@ def memory_index(
     if root_id is None:
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
-    core = Core(backend, root_id, alphabet, settings, created=created)
-    core.until_check = settings.compact_every  # no random phase: hypothesis must replay exactly
+    core = IndexState(backend, root_id, alphabet, settings, created=created)
+    # No random phase: hypothesis must replay exactly.
+    core.compaction_countdown = settings.compact_every
     if page_ids is not None:
         per_id = 143 if backend.name == "threads" else 192
         core.capacity = 57 + per_id * page_ids

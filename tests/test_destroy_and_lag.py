@@ -164,7 +164,7 @@ def test_destroy_leaves_a_tombstone_that_other_writers_obey(emulator: Any, kind:
     client = emulator.client()
     index = ThreadIndex.create(client, backend=kind, settings=SETTINGS)  # type: ignore[arg-type]
     index.create_children(3)
-    from linkedthreads import _flows as flows
+    from linkedthreads import _protocol as flows
     from linkedthreads._journal import Record, dump_records
 
     text = dump_records([Record(op=flows.END_OP)], "0123456789abcdef.0")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from linkedthreads import APIRequestError, CorruptIndexError, IndexSettings, RetryPolicy
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
+from linkedthreads._protocol import compaction
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
@@ -27,11 +28,11 @@ def test_a_failing_compaction_does_not_fail_create_child(monkeypatch: pytest.Mon
         raise CorruptIndexError("a page is damaged")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(flows, "plan", broken)
-    index._core.until_check = 0
+    monkeypatch.setattr(compaction, "plan", broken)
+    index._core.compaction_countdown = 0
     ids.append(index.create_child().id)
     assert list(index.all()) == ids
-    assert index._core.until_check <= 1  # the next write tries again
+    assert index._core.compaction_countdown <= 1  # the next write tries again
 
 
 def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(

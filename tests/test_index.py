@@ -106,7 +106,7 @@ def test_one_root_id_recovers_everything(index: ThreadIndex, client: Any) -> Non
 def test_lone_operations_cost_the_floor(client: Any, emulator: Any, backend: str) -> None:
     """open 1, len 1, create_child 2, delete 2, add 1, remove 1, all() 1 + pages."""
     idx = ThreadIndex.create(client, backend=backend, settings=IndexSettings(compact_every=99))  # type: ignore[arg-type]
-    idx._core.until_check = 99  # no compaction due during the measurement
+    idx._core.compaction_countdown = 99  # no compaction due during the measurement
     before = total(emulator)
     opened = ThreadIndex.open(client, idx.root_id)
     assert total(emulator) - before == 1

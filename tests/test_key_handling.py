@@ -27,8 +27,8 @@ from linkedthreads import (
     MetadataError,
     ThreadIndex,
 )
-from linkedthreads import _flows as flows
 from linkedthreads._codec import DENSE_PROBE, KEY_PROBE
+from linkedthreads._protocol import compaction
 from linkedthreads.emulator import _validation
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
@@ -238,7 +238,7 @@ def lone_creates(emulator_factory: Any, backend: str, mode: str, n: int) -> tupl
     emu = emulator_factory(seed=1)
     client = emu.client()
     idx = small_pages(ThreadIndex.create(client, backend=backend))  # type: ignore[arg-type]
-    idx._core.until_check = 32  # the same compaction phase on every server
+    idx._core.compaction_countdown = 32  # the same compaction phase on every server
     emu.update_settings(metadata_keys=mode)
     before = total(emu)
     for _ in range(n):
@@ -335,7 +335,7 @@ def test_repair_mends_an_index_broken_before_the_fix(
     root = legacy_root(client, backend)
     emu.update_settings(metadata_keys=mode)
     with monkeypatch.context() as m:
-        m.setattr(flows, "check_pages", lambda *a: None, raising=False)  # before the fix
+        m.setattr(compaction, "check_pages", lambda *a: None)  # before the fix
         old = small_pages(ThreadIndex.open(client, root, settings=SETTINGS))
         ids = [c.id for c in old.create_children(100)]
         old.remove(ids[5])

@@ -48,10 +48,12 @@ def test_the_declared_layers_hold(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "upward"),
     [
-        ("_codec.py", "from . import _flows"),
+        ("_codec.py", "from . import _protocol"),
         ("_journal.py", "import openai"),
         ("emulator/_models.py", "from .. import _codec"),
-        ("cli/_parse.py", "from .. import _flows"),
+        ("_protocol/state.py", "from . import reading"),
+        ("_protocol/writing.py", "from .reading import read_view"),
+        ("cli/_parse.py", "from .._protocol import flow"),
     ],
 )
 def test_a_deliberate_upward_import_fails_the_contracts(

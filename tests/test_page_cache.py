@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkedthreads import IndexSettings, RetryPolicy
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._codec import ids_to_bits
 from linkedthreads._page_cache import PageCache, Probe
 

@@ -10,8 +10,10 @@ import secrets
 import pytest
 
 from linkedthreads import IndexSettings, RetryPolicy
-from linkedthreads import _flows as flows
+from linkedthreads import _protocol as flows
 from linkedthreads._journal import Record, parse_entry
+from linkedthreads._protocol.entries import ENTRY_IDS
+from linkedthreads._protocol.reading import LISTING_JOURNAL_PAGE
 
 from .conftest import memory_index
 from .memory_client import MemoryClient
@@ -64,7 +66,7 @@ def test_all_reads_the_journal_a_hundred_entries_a_request() -> None:
     index = memory_index(client, settings=settings)
     listed = []
     for size, requests in ((70, 1), (130, 2)):
-        index._core.until_check = 10_000  # no compaction: the whole journal is the tail
+        index._core.compaction_countdown = 10_000  # no compaction: the whole journal is the tail
         for id_ in _ids(size - len(listed)):
             index.add(id_)
             listed.append(id_)
@@ -87,7 +89,7 @@ def test_a_bulk_record_is_entries_of_at_most_a_hundred_ids(backend: str) -> None
     each entry counts 1 toward the compaction (design 6.3, 7.2)."""
     client = MemoryClient(backend)
     index = memory_index(client, settings=SETTINGS, codec="dense")
-    index._core.until_check = 10_000  # no compaction check: only the appends are counted
+    index._core.compaction_countdown = 10_000  # no compaction check: only the appends are counted
     ids = _ids(2_000) if backend == "conversations" else _thread_ids(2_000)
     before = index._executor.requests.value
     index.add_many(ids)
@@ -96,11 +98,11 @@ def test_a_bulk_record_is_entries_of_at_most_a_hundred_ids(backend: str) -> None
     records = [r for i, t in enumerate(texts) for r in parse_entry(str(i), t).records]
     adds = [r for r in records if r.op == "add"]
     assert len(adds) == 20
-    assert all(len(r.ids) == flows.ENTRY_IDS for r in adds)
+    assert all(len(r.ids) == ENTRY_IDS for r in adds)
     assert [i for r in adds for i in r.ids] == ids
     assert max(len(t) for t in texts) < 3_400
     assert sent == (1 if backend == "conversations" else 20)
-    assert index._core.until_check == 10_000 - 20
+    assert index._core.compaction_countdown == 10_000 - 20
     assert list(index.all()) == ids
 
 
@@ -114,7 +116,7 @@ def test_the_first_journal_answer_is_small_after_bulk_growth() -> None:
     for _ in range(25):
         index.add_many(_ids(2_000))
     index.compact()
-    newest = _entries(client, index.root_id)[-flows.LISTING_JOURNAL_PAGE :]
+    newest = _entries(client, index.root_id)[-LISTING_JOURNAL_PAGE:]
     checkpoints = [t for _, t in newest if '"op":"ckpt"' in t]
     others = [t for _, t in newest if '"op":"ckpt"' not in t]
     assert max(map(len, others)) < 3_400

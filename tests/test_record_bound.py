@@ -20,7 +20,6 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
-from linkedthreads._flows import group_entries
 from linkedthreads._journal import (
     Checkpoint,
     Record,
@@ -29,6 +28,7 @@ from linkedthreads._journal import (
     parse_checkpoint_text,
     parse_entry,
 )
+from linkedthreads._protocol.entries import group_entries
 from linkedthreads._spill import MIN_RECORD_LIMIT, body_metadata, body_text, learned_limit
 from linkedthreads.emulator import Emulator
 from tests.sdk_warnings import OWN_THREADS_CALLS
@@ -118,7 +118,7 @@ def test_user_records_do_not_wait_behind_a_checkpoint_too_long(backend: str) -> 
         ids = fake_ids(backend, 600, random.Random(3))
         for start in range(0, 600, 100):
             ix.add_many(ids[start : start + 100])
-        ix._core.until_check = 0
+        ix._core.compaction_countdown = 0
         child = ix.create_child().id  # plans a checkpoint, whose append is refused
         assert ix._core.learned_limit == 8_000
         assert not ix._core.pending

@@ -95,7 +95,7 @@ async def test_lifecycle(front: Front, kind: str) -> None:
 async def test_lone_calls_cost_two_requests(front: Front, kind: str) -> None:
     """create_child and delete each cost 2 requests, open 1."""
     index = await front.create(backend=kind, settings=IndexSettings(compact_every=99))
-    index._core.until_check = 99
+    index._core.compaction_countdown = 99
     before = front.emulator.stats()["total"]
     child = await front.call(index, "create_child")
     await front.call(index, "delete", child.id)

@@ -57,7 +57,7 @@ class Front:
     async def create(self, backend: str, **kwargs: Any) -> Any:
         cls = AsyncThreadIndex if self.mode == "async" else ThreadIndex
         index = await done(cls.create(self.client, backend=backend, **kwargs))
-        index._core.until_check = 99  # no upkeep read inside a counted test
+        index._core.compaction_countdown = 99  # no upkeep read inside a counted test
         return index
 
     async def listed(self, index: Any) -> list[str]:

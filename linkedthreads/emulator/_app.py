@@ -34,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 from . import _errors as e
 from ._control import control_refusal
 from ._faults import FaultInjector, RateLimiter
-from ._models import Backend, EventStream
+from ._models import EventStream, InMemoryStore
 from ._settings import FAULT_KINDS, EmulatorSettings
 
 JSON = Any
@@ -94,7 +94,7 @@ class Runtime:
     def __init__(
         self, settings: EmulatorSettings, on_write: Callable[[], None] | None = None
     ) -> None:
-        self.backend = Backend(settings)
+        self.backend = InMemoryStore(settings)
         self.stats = Stats()
         self.faults = FaultInjector(settings.seed)
         self.limiter = RateLimiter()
@@ -153,7 +153,7 @@ class Call:
         return (*self.query.getlist("include"), *self.query.getlist("include[]"))
 
 
-Handler = Callable[[Backend, Call], "dict[str, JSON] | EventStream"]
+Handler = Callable[[InMemoryStore, Call], "dict[str, JSON] | EventStream"]
 
 ROUTES: list[tuple[str, dict[str, Handler]]] = [
     (

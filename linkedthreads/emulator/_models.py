@@ -1,5 +1,5 @@
 """The state of the emulated service: threads with their messages, conversations with their
-items.  Plain Python, no HTTP: every public method of :class:`Backend` takes the decoded
+items.  Plain Python, no HTTP: every public method of :class:`InMemoryStore` takes the decoded
 request (path IDs, JSON body, query) and returns the JSON object to answer, or raises an
 :class:`~._errors.APIError`.
 
@@ -195,10 +195,10 @@ class EventStream:
     events: tuple[tuple[str, dict[str, JSON]], ...]
 
 
-class Backend:
+class InMemoryStore:
     """Threads and conversations in memory.  Thread-safe: one lock per call.
 
-    >>> b = Backend(EmulatorSettings(seed=1))
+    >>> b = InMemoryStore(EmulatorSettings(seed=1))
     >>> conv = b.create_conversation({"metadata": {"a": "1"}})
     >>> b.update_conversation(conv["id"], {"metadata": {"b": "2"}})["metadata"]
     {'a': '1', 'b': '2'}

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ._models import Backend
+from ._models import InMemoryStore
 
 
 class StateFileError(ValueError):
@@ -26,9 +26,11 @@ class StateFileError(ValueError):
 
 
 class StateFile:
-    """Debounced, atomic saving of a :class:`Backend` to ``path``."""
+    """Debounced, atomic saving of a :class:`InMemoryStore` to ``path``."""
 
-    def __init__(self, path: str | os.PathLike[str], backend: Backend, debounce_s: float = 0.2):
+    def __init__(
+        self, path: str | os.PathLike[str], backend: InMemoryStore, debounce_s: float = 0.2
+    ):
         self.path = Path(path)
         self.backend = backend
         self.debounce_s = debounce_s

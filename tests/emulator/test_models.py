@@ -11,12 +11,12 @@ from linkedthreads.emulator import EmulatorSettings
 from linkedthreads.emulator import _errors as e
 from linkedthreads.emulator._faults import FaultInjector, RateLimiter, pick_kind
 from linkedthreads.emulator._ids import IdGenerator
-from linkedthreads.emulator._models import Backend, OrderedLog
+from linkedthreads.emulator._models import InMemoryStore, OrderedLog
 from linkedthreads.emulator._validation import ListQuery, text_length
 
 
-def backend(**settings: Any) -> Backend:
-    return Backend(EmulatorSettings(**settings), clock=lambda: 0x68542DC6)
+def backend(**settings: Any) -> InMemoryStore:
+    return InMemoryStore(EmulatorSettings(**settings), clock=lambda: 0x68542DC6)
 
 
 def raises(call: Any, *args: Any) -> e.APIError:

@@ -74,7 +74,7 @@ def held(emu: Any) -> Iterator[tuple[openai.OpenAI, Hold]]:
         client.close()
 
 
-# Found by the torture runs. BUG (page leak): Core.pending is one slot. compact() (and
+# Found by the torture runs. BUG (page leak): IndexState.pending was one slot. compact() (and
 # rebuild_from_journal) overwrite it unconditionally, so a checkpoint that another thread's
 # maybe_compact() computed and left pending (its pages already written) is dropped without being
 # appended or retired: its pages stay alive, referenced by no checkpoint, never collected and
@@ -154,7 +154,7 @@ def test_one_added_object_does_not_stop_paging(backend: str) -> None:
 # Found by the torture runs. BUG (internal exception escapes): count(), contains() and plan()
 # (compaction, also inside add/remove/create_child via maybe_compact) read pages with
 # read_pages(), whose PageGone is caught only by list_ids(); when a compaction elsewhere
-# collects a page under them they raise the internal _flows.PageGone (message: the bare page ID)
+# collects a page under them they raise the internal PageGone (message: the bare page ID)
 # instead of starting over or raising ConcurrentChangeError
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_page_collected_under_a_compaction(
