@@ -83,14 +83,14 @@ def test_a_server_entry_limit_does_not_wedge_the_index(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_limit_below_max_record_chars_is_learned_and_writes_resume(backend: str) -> None:
-    """Index settings at their default (64,000): the server's 5,000 is learned from its
+    """Index settings at their default (64,000): the server's 2,000 is learned from its
     refusal, what was refused goes out split, and later writes are never refused."""
-    with Emulator(max_text_chars=5_000) as emu:
+    with Emulator(max_text_chars=2_000) as emu:
         client = emu.client()
         ix = ThreadIndex.create(client, backend=backend, settings=IndexSettings(retry=FAST))
         ids = fake_ids(backend, 3000, random.Random(1))
-        ix.add_many(ids)  # one entry of 64,000 characters is refused: learned, then split
-        assert ix.record_limit == 5_000
+        ix.add_many(ids)  # entries of 100 IDs (over 2,000 characters) are refused: learned
+        assert ix.record_limit == 2_000
         kids = [c.id for c in ix.create_children(300)]
         ix.remove_many(ids[:500])
         ix.compact()
@@ -101,7 +101,7 @@ def test_a_limit_below_max_record_chars_is_learned_and_writes_resume(backend: st
         listed = list(fresh.all())
         assert listed[: len(ids) - 500] == ids[500:]
         assert listed[len(ids) - 500 : len(ids) - 500 + 300] == kids
-        assert longest_entry(client, backend, ix.root_id) <= 5_000
+        assert longest_entry(client, backend, ix.root_id) <= 2_000
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -187,7 +187,7 @@ def test_a_hundred_thousand_children_with_removals_under_32k(backend: str) -> No
 @pytest.mark.slow
 def test_add_many_a_million_ids() -> None:
     """2**20 IDs: on main a bare ValueError ('too many IDs to pack': the packed count is 20
-    bits). Now about one request per 20 entries of about 2,000 IDs each."""
+    bits). Now one request per 20 entries of 100 IDs each (6.3)."""
     n = 1 << 20
     ids = fake_ids("conversations", n, random.Random(6))
     with Emulator() as emu:
@@ -199,7 +199,7 @@ def test_add_many_a_million_ids() -> None:
         ix.add_many(ids)
         sent = ix.requests - before
         entries = len(read_journal_texts(emu.client(), "conversations", ix.root_id))
-        assert 500 <= entries <= 540  # ~2,070 IDs an entry of 64,000 characters
+        assert entries == -(-n // 100)  # ENTRY_IDS an entry, about 3,100 characters
         assert sent <= entries // 20 + 3  # 20 entries an append (+ the compaction check)
         # (A fresh reader lists them all: decoding a million IDs takes long, so only its
         # first and last entries are checked here.)

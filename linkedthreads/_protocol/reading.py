@@ -35,11 +35,11 @@ from .state import IndexState, learn_codec, tail_weight
 from .view import View
 from .writing import flush
 
-LISTING_JOURNAL_PAGE = 50
-"""Entries a request when ``all()`` reads the journal (docs/design.md, 6.3). An answer is
-decoded whole by the SDK (about 2.8 bytes of memory a character): 50 entries of at most
-``max_record_chars`` bound it at about 9 MiB whatever the index's history, where the 100
-newest entries of bulk calls took 18 MiB, and most of them lay before the base."""
+LISTING_JOURNAL_PAGE = 100
+"""Entries a request when ``all()`` reads the journal (docs/design.md, 6.3), as ``len`` does.
+An answer is decoded whole by the SDK (about 2.8 bytes of memory a character); our entries
+of IDs carry at most ``ENTRY_IDS`` (about 3,200 characters), so 100 of them and the few
+checkpoints among them stay around 1 MiB whatever the index's history."""
 
 
 def read_view(state: IndexState, limit: int = 100) -> Flow[View]:
@@ -175,7 +175,7 @@ def list_ids(state: IndexState) -> Flow[None]:
     """Emit every listed ID in order (``all()``). Memory: the overlay, one answer of at most
     ``LISTING_JOURNAL_PAGE`` journal entries, and one batch of pages.
 
-    Cost: 1 (2 while the tail is over 49 entries) + (directories) + ceil(pages); sequential
+    Cost: 1 (2 while the tail is over 99 entries) + (directories) + ceil(pages); sequential
     round trips 1 + ceil(pages / c).
     """
     emitted = False
