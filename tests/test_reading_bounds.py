@@ -19,11 +19,8 @@ from .conftest import memory_index
 from .memory_client import MemoryClient
 
 SETTINGS = IndexSettings(gc_grace_seconds=0, retry=RetryPolicy.none())
-NO_COMPACTION = IndexSettings(  # only the appends are counted
-    compact_every=10_000,
-    first_compaction_after=10_000,
-    gc_grace_seconds=0,
-    retry=RetryPolicy.none(),
+NO_COMPACTION = IndexSettings(  # 20 entries: no compaction check, only the appends count
+    compact_every=99, gc_grace_seconds=0, retry=RetryPolicy.none()
 )
 
 
@@ -68,17 +65,15 @@ def test_all_reads_the_journal_a_hundred_entries_a_request() -> None:
     """A tail of 130 lone entries: all() reads the journal in 2 requests of 100 (70 in 1),
     and lists every ID in order; len reads as many."""
     client = MemoryClient("conversations")
-    settings = IndexSettings(
-        compact_every=1_000,
-        first_compaction_after=1_000,  # no compaction: the whole journal is the tail
-        gc_grace_seconds=0,
-        retry=RetryPolicy.none(),
-    )
+    settings = IndexSettings(compact_every=99, gc_grace_seconds=0, retry=RetryPolicy.none())
     index = memory_index(client, settings=settings)
-    listed = []
+    listed: list[str] = []
     for size, requests in ((70, 1), (130, 2)):
+        # Each instance considers compacting after its own 99th entry: with a fresh writer
+        # for each step, no compaction runs and the whole journal is the tail.
+        writer = memory_index(client, index.root_id, settings=settings)
         for id_ in _ids(size - len(listed)):
-            index.add(id_)
+            writer.add(id_)
             listed.append(id_)
         before = index.requests
         assert list(index.all()) == listed
