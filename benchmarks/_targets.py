@@ -222,8 +222,10 @@ def targets(results: R) -> list[Target]:
                 "right after growing by bulk calls: "
                 + " / ".join(f"{p / 1024:,.0f}" for p in after)
                 + " KiB over all sizes; the journal answer a read starts with (its newest "
-                "entries, whatever they cover, decoded whole by the SDK) dominates; `all()` "
-                "asks for 50 (100 before issue 21): at most about 9 MiB whatever N",
+                "entries, decoded whole by the SDK) dominates. Runs before journal entries "
+                "were bounded to 100 IDs (docs/design.md 6.3) wrote bulk entries of up to "
+                "64,000 characters; since then the first answer stays small whatever the "
+                "history: see the scale table (`python -m benchmarks.scale`), measured after",
             )
         )
         listing = s.get("listing")
