@@ -71,6 +71,6 @@ def index(client: Any, backend: str) -> Iterator[ThreadIndex]:
 
 def pytest_recording_configure(config: Any, vcr: Any) -> None:
     """Cassettes match request bodies as JSON, blind to the journal's nonces and clocks."""
-    from .test_cassettes import json_body
+    from tests.frontends.test_cassettes import json_body
 
     vcr.register_matcher("json_body", json_body)

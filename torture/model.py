@@ -1,5 +1,5 @@
 """Model-based testing: a hypothesis state machine drives one index against a plain list
-(run by ``tests/reliability/test_state_machine.py`` and by ``python -m torture --only model``).
+(run by ``tests/reliability/test_list_model.py`` and by ``python -m torture --only model``).
 
 The emulator injects faults all along (10% of requests fail: 429, 500, 503, cut
 connections; 10% of writes lose their answer after being applied), the index retries

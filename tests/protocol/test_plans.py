@@ -1,6 +1,7 @@
 """The writes' plans (``_protocol/plans.py``) driven step by step, with scripted outcomes and
 no I/O: what each write announces, runs and appends, in order, and what it does when a step
-fails. The front ends only carry these steps out (``tests/test_sync_async.py`` runs both)."""
+fails. The front ends only carry these steps out (``tests/frontends/test_sync_async.py``
+runs both)."""
 
 from __future__ import annotations
 

@@ -14,9 +14,8 @@ from linkedthreads import _protocol as flows
 from linkedthreads._journal import Record, parse_entry
 from linkedthreads._protocol.entries import ENTRY_IDS
 from linkedthreads._protocol.reading import LISTING_JOURNAL_PAGE
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
 
 SETTINGS = IndexSettings(gc_grace_seconds=0, retry=RetryPolicy.none())
 NO_COMPACTION = IndexSettings(  # 20 entries: no compaction check, only the appends count

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
 
 
 class IndexMachine(RuleBasedStateMachine):
@@ -160,7 +159,7 @@ TestIndexMachine.settings = settings(
 
 def test_checkpoints_stay_within_the_record_budget() -> None:
     """A worst-case checkpoint (a dense page of unpaged IDs, a full overlay) fits a record."""
-    from .conftest import memory_index as make
+    from tests.conftest import memory_index as make
 
     for kind in ("threads", "conversations"):
         client = MemoryClient(kind)

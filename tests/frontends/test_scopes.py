@@ -24,8 +24,8 @@ from linkedthreads._index import run_sync
 from linkedthreads._journal import Checkpoint, Overlay, Record, dump_records, parse_entry
 from linkedthreads._protocol import maintenance
 from linkedthreads._scope_dir import bucket_index, flush_layout, settle, settle_overlay
+from tests.sdk_warnings import OWN_THREADS_CALLS
 
-from .sdk_warnings import OWN_THREADS_CALLS
 from .test_sync_async import Front, front, kind
 
 __all__ = ["front", "kind"]  # fixtures used here

@@ -16,9 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkedthreads import AsyncThreadIndex, IndexSettings, RetryPolicy, ThreadIndex
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
 
 OPS = st.lists(
     st.one_of(

@@ -31,10 +31,9 @@ from linkedthreads._journal import (
 from linkedthreads._protocol.entries import group_entries
 from linkedthreads._spill import MIN_RECORD_LIMIT, body_metadata, body_text, learned_limit
 from linkedthreads.emulator import Emulator
+from tests.conftest import BACKENDS
 from tests.sdk_warnings import OWN_THREADS_CALLS
 from torture.objects import read_journal_texts
-
-from .conftest import BACKENDS
 
 pytestmark = OWN_THREADS_CALLS  # the harness reads threads journals with the SDK itself
 

@@ -17,8 +17,8 @@ from openai.types.beta.threads import Message, MessageDeleted
 from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations import Message as ItemMessage
 
-from .memory_client import MemoryClient
-from .sdk_errors import connection_error, not_found, status_error, timeout_error
+from tests.memory_client import MemoryClient
+from tests.sdk_errors import connection_error, not_found, status_error, timeout_error
 
 # Every SDK method the library calls, with the double that stands for it.
 SURFACE = [

@@ -4,10 +4,10 @@ By default the cassettes are replayed with the network blocked (``--record-mode=
 To record them again (docs/testing.md):
 
     # against a fresh local emulator
-    LINKEDTHREADS_CASSETTES=emulator pytest tests/test_cassettes.py --record-mode=rewrite
+    LINKEDTHREADS_CASSETTES=emulator pytest tests/frontends/test_cassettes.py --record-mode=rewrite
     # against OpenAI (conversations; threads only where the server still serves them)
     LINKEDTHREADS_CASSETTES=real OPENAI_API_KEY=sk-... \
-        pytest tests/test_cassettes.py --record-mode=rewrite
+        pytest tests/frontends/test_cassettes.py --record-mode=rewrite
 
 Recorded requests and responses keep no credential: Authorization, organisation and project
 headers, cookies and set-cookie are removed before anything is written, and every URL is
@@ -31,7 +31,7 @@ import pytest
 from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
 
 MODE = os.environ.get("LINKEDTHREADS_CASSETTES", "replay")
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 CANONICAL = "https://api.openai.com"
 SECRET_HEADERS = [
     "authorization",

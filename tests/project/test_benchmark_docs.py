@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import _docs, _report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 
 

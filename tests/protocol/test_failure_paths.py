@@ -10,10 +10,9 @@ import pytest
 from linkedthreads import APIRequestError, CorruptIndexError, IndexSettings, RetryPolicy
 from linkedthreads import _protocol as flows
 from linkedthreads._protocol import compaction
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
-from .sdk_errors import connection_error, status_error
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
+from tests.sdk_errors import connection_error, status_error
 
 SETTINGS = IndexSettings(compact_every=2, gc_grace_seconds=0, retry=RetryPolicy.none())
 

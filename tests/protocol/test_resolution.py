@@ -12,9 +12,8 @@ import pytest
 from linkedthreads import APIRequestError, IndexSettings, RetryPolicy, ThreadIndex
 from linkedthreads._codec import encode_ids
 from linkedthreads._journal import Checkpoint, Record, dump_records, parse_entry
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
 
 
 def _paged_index(

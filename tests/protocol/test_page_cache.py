@@ -14,9 +14,8 @@ from linkedthreads import IndexSettings, RetryPolicy
 from linkedthreads import _protocol as flows
 from linkedthreads._codec import ids_to_bits
 from linkedthreads._page_cache import PageCache, Probe
-
-from .conftest import memory_index
-from .memory_client import MemoryClient
+from tests.conftest import memory_index
+from tests.memory_client import MemoryClient
 
 
 def _put(cache: PageCache, page_id: str, ids: list[str]) -> None:
