@@ -226,7 +226,7 @@ class ThreadIndex(IndexProperties):
         """``(name, root ID)`` of every scope directly under this index: those in the
         directory's buckets (by bucket, by name), then the newer ones in the order made.
         Cost: 1 request + the buckets, read concurrently (those this instance does not
-        hold): about ceil(S / (0.6 x pairs a bucket)) + 1; none for a scope never written."""
+        hold): about ceil(S / (0.8 x pairs a bucket)) + 1; none for a scope never written."""
         core = self._ready(create=False)
         if core is None:
             return iter(())
