@@ -30,10 +30,10 @@ __all__ = [
 HIGH = 1.0
 """The directory keeps its number of buckets while every bucket fits this share of an object
 (in bits): a bucket is rewritten only when its content changes."""
-LOW = 0.9
+LOW = 0.95
 """Once some bucket would not fit ``HIGH``, the number of buckets grows to the smallest (in
 steps of about 2%) at which every bucket fits this share, so that the next flushes do not grow
-it again at once (4.8): buckets are about 77% to 86% full."""
+it again at once (4.8): buckets are about 75% to 90% full."""
 GROWTH_STEP = 1.02
 """How much larger each count tried in a growth is than the one before (at least 1 more)."""
 

@@ -179,6 +179,7 @@ class SyncExecutor:
         self.retry = retry
         self.requests = _Counter()
         self._secrets = secrets_of(client)
+        self._width = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkedthreads")
 
     def close(self) -> None:
@@ -210,15 +211,29 @@ class SyncExecutor:
         except Exception:
             return None
 
-    def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
+    def execute_many(
+        self, requests: Sequence[Request[Any]], width: int | None = None
+    ) -> list[Outcome]:
+        """Send ``requests`` concurrently, at most ``width`` in flight (None: the pool's
+        own width); a batch wider than the pool gets threads of its own for this call."""
+        bound = width or self._width
+        gate = threading.Semaphore(bound) if bound < min(self._width, len(requests)) else None
+
         def one(r: Request[Any]) -> Outcome:
             try:
-                return Outcome(self.execute(r))
+                if gate is None:
+                    return Outcome(self.execute(r))
+                with gate:
+                    return Outcome(self.execute(r))
             except Exception as exc:
                 return Outcome(error=exc)
 
         if len(requests) == 1:
             return [one(requests[0])]
+        if bound > self._width and len(requests) > self._width:
+            wide = min(bound, len(requests))
+            with ThreadPoolExecutor(wide, thread_name_prefix="linkedthreads-wide") as pool:
+                return list(pool.map(one, requests))
         return list(self._pool.map(one, requests))
 
 
@@ -263,8 +278,12 @@ class AsyncExecutor:
         except Exception:
             return None
 
-    async def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
-        gate = asyncio.Semaphore(self._concurrency)
+    async def execute_many(
+        self, requests: Sequence[Request[Any]], width: int | None = None
+    ) -> list[Outcome]:
+        """Send ``requests`` concurrently, at most ``width`` in flight (None: the
+        executor's own)."""
+        gate = asyncio.Semaphore(width or self._concurrency)
 
         async def one(r: Request[Any]) -> Outcome:
             async with gate:
