@@ -181,9 +181,26 @@ class SyncExecutor:
         self._secrets = secrets_of(client)
         self._width = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkedthreads")
+        self._wide: ThreadPoolExecutor | None = None  # for batches wider than the pool
+        self._wide_width = 0
+        self._wide_lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        with self._wide_lock:
+            if self._wide is not None:
+                self._wide.shutdown(wait=True)
+
+    def _wide_pool(self, width: int) -> ThreadPoolExecutor:
+        """A pool of at least ``width`` threads, kept for the next wide batch (its threads
+        start as they are first needed), so that a screen's reads leave at once."""
+        with self._wide_lock:
+            if self._wide is None or self._wide_width < width:
+                if self._wide is not None:
+                    self._wide.shutdown(wait=False)
+                self._wide = ThreadPoolExecutor(width, thread_name_prefix="linkedthreads-wide")
+                self._wide_width = width
+            return self._wide
 
     def execute(self, request: Request[T]) -> T:
         try:
@@ -231,9 +248,8 @@ class SyncExecutor:
         if len(requests) == 1:
             return [one(requests[0])]
         if bound > self._width and len(requests) > self._width:
-            wide = min(bound, len(requests))
-            with ThreadPoolExecutor(wide, thread_name_prefix="linkedthreads-wide") as pool:
-                return list(pool.map(one, requests))
+            pool = self._wide_pool(min(bound, len(requests)))
+            return list(pool.map(one, requests))
         return list(self._pool.map(one, requests))
 
 
