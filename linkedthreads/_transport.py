@@ -232,7 +232,7 @@ class SyncExecutor:
         self, requests: Sequence[Request[Any]], width: int | None = None
     ) -> list[Outcome]:
         """Send ``requests`` concurrently, at most ``width`` in flight (None: the pool's
-        own width); a batch wider than the pool gets threads of its own for this call."""
+        own width); a batch wider than the pool runs on a wider one, kept for the next."""
         bound = width or self._width
         gate = threading.Semaphore(bound) if bound < min(self._width, len(requests)) else None
 
@@ -248,7 +248,7 @@ class SyncExecutor:
         if len(requests) == 1:
             return [one(requests[0])]
         if bound > self._width and len(requests) > self._width:
-            pool = self._wide_pool(min(bound, len(requests)))
+            pool = self._wide_pool(bound)  # threads start only as many as a batch needs
             return list(pool.map(one, requests))
         return list(self._pool.map(one, requests))
 
