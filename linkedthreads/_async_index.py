@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _protocol as flows
 from ._choices import BackendName, Codec
 from ._errors import IndexNotFoundError
-from ._fetch import fetch_children, validate_fetch_ids
+from ._fetch import fetch_children, validate_fetch_concurrency, validate_fetch_ids
 from ._frontend import (
     IndexProperties,
     empty_stats,
@@ -52,7 +52,7 @@ async def run_async(executor: AsyncExecutor, flow: Flow[T]) -> T:
                 await asyncio.sleep(step.seconds)
                 step = flow.send(None)
                 continue
-            step = flow.send(await executor.execute_many(step.requests))
+            step = flow.send(await executor.execute_many(step.requests, step.width))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
@@ -70,7 +70,7 @@ async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncItera
                 await asyncio.sleep(step.seconds)
                 step = flow.send(None)
             else:
-                step = flow.send(await executor.execute_many(step.requests))
+                step = flow.send(await executor.execute_many(step.requests, step.width))
     except StopIteration:
         return
     finally:
@@ -432,12 +432,14 @@ class AsyncThreadIndex(IndexProperties):
 
         return await self._reading(newest, out)
 
-    async def fetch(self, child_ids: Iterable[str]) -> list[Any]:
+    async def fetch(self, child_ids: Iterable[str], *, concurrency: int | None = None) -> list[Any]:
         """As ``ThreadIndex.fetch``: each ID's SDK object in order (``None`` for a 404), read
-        ``read_concurrency`` at a time. Cost: 1 request per distinct ID, in
-        ceil(n / ``read_concurrency``) rounds."""
+        ``concurrency`` at a time (default 32, whatever ``read_concurrency`` is). Cost: 1
+        request per distinct ID, in ceil(n / ``concurrency``) rounds: one for a screen of
+        up to 32."""
         ids = validate_fetch_ids(child_ids, self._top.backend.prefix)
-        return await self._run(fetch_children(self._top, ids))
+        width = validate_fetch_concurrency(concurrency)
+        return await self._run(fetch_children(self._top, ids, width))
 
     def __aiter__(self) -> AsyncIterator[str]:
         """``async for child_id in index``: as ``all()``."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from . import _protocol as flows
 from ._choices import BackendName, Codec
 from ._errors import IndexNotFoundError
-from ._fetch import fetch_children, validate_fetch_ids
+from ._fetch import fetch_children, validate_fetch_concurrency, validate_fetch_ids
 from ._frontend import (
     IndexProperties,
     empty_stats,
@@ -52,7 +52,7 @@ def run_sync(executor: SyncExecutor, flow: Flow[T]) -> T:
                 time.sleep(step.seconds)
                 step = flow.send(None)
                 continue
-            step = flow.send(executor.execute_many(step.requests))
+            step = flow.send(executor.execute_many(step.requests, step.width))
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
@@ -69,7 +69,7 @@ def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
                 time.sleep(step.seconds)
                 step = flow.send(None)
             else:
-                step = flow.send(executor.execute_many(step.requests))
+                step = flow.send(executor.execute_many(step.requests, step.width))
     except StopIteration:
         return
     finally:
@@ -229,7 +229,7 @@ class ThreadIndex(IndexProperties):
         """``(name, root ID)`` of every scope directly under this index: those in the
         directory's buckets (by bucket, by name), then the newer ones in the order made.
         Cost: 1 request + the buckets, read concurrently (those this instance does not
-        hold): about ceil(S / (0.6 x pairs a bucket)) + 1; none for a scope never written."""
+        hold): about ceil(S / (0.8 x pairs a bucket)) + 1; none for a scope never written."""
         core = self._ready(create=False)
         if core is None:
             return iter(())
@@ -393,20 +393,23 @@ class ThreadIndex(IndexProperties):
 
         return self._reading(newest, [])
 
-    def fetch(self, child_ids: Iterable[str]) -> list[Any]:
+    def fetch(self, child_ids: Iterable[str], *, concurrency: int | None = None) -> list[Any]:
         """The children themselves: each ID's SDK object (``Conversation`` or ``Thread``:
         metadata, ``created_at``, ...), in the order given, read concurrently; a screen of
-        ``latest(n)`` costs n requests in one round (for n up to ``read_concurrency``).
+        ``latest(n)`` costs n requests in one round (for n up to 32, by default).
 
         ``None`` stands for an ID the server answers 404 for: a child deleted since it was
         listed (or, on a server that lags, created less than ``read_lag_seconds`` ago). The
         IDs are checked before any request (``InvalidIdError``); listing is not checked:
         any object of this index's kind is read (in a scope, with no lookup of the scope
-        first). Cost: 1 request per distinct ID, ``read_concurrency`` at a time:
-        ceil(n / ``read_concurrency``) rounds.
+        first). ``concurrency``: reads in flight at once (default 32, whatever
+        ``read_concurrency`` is; a ``ValueError`` before any request if not a positive int).
+        Cost: 1 request per distinct ID, ``concurrency`` at a time: ceil(n / ``concurrency``)
+        rounds, so one round for a screen of up to 32.
         """
         ids = validate_fetch_ids(child_ids, self._top.backend.prefix)
-        return self._run(fetch_children(self._top, ids))
+        width = validate_fetch_concurrency(concurrency)
+        return self._run(fetch_children(self._top, ids, width))
 
     def __iter__(self) -> Iterator[str]:
         return self.all()

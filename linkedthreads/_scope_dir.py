@@ -10,6 +10,7 @@ over that: the first ``scope`` record of an unbound name binds it.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from ._codec import chunk_for_pages
@@ -26,14 +27,20 @@ __all__ = [
     "unsettled_buckets",
 ]
 
-FILL = 0.8
-"""A bucket is rewritten into twice as many once it would be fuller than this (in bits)."""
+HIGH = 1.0
+"""The directory keeps its number of buckets while every bucket fits this share of an object
+(in bits): a bucket is rewritten only when its content changes."""
+LOW = 0.95
+"""Once some bucket would not fit ``HIGH``, the number of buckets grows to the smallest (in
+steps of about 2%) at which every bucket fits this share, so that the next flushes do not grow
+it again at once (4.8): buckets are about 75% to 90% full."""
+GROWTH_STEP = 1.02
+"""How much larger each count tried in a growth is than the one before (at least 1 more)."""
 
 
 def bucket_index(name: str, count: int) -> int:
     """Which of ``count`` buckets holds ``name``: BLAKE2b-64 of its UTF-8, modulo."""
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count
+    return _digest(name) % count
 
 
 def bucket_pairs(content: Sequence[str]) -> dict[str, str]:
@@ -105,8 +112,10 @@ def flush_layout(
     capacity_bits: int,
 ) -> list[str | list[str]]:
     """The buckets of the whole directory (``old`` buckets with ``contents``, then
-    ``inline``): an old bucket kept where unchanged, else its new packed list; doubled in
-    number until every bucket fits ``FILL`` of an object."""
+    ``inline``): an old bucket kept where unchanged, else its new packed list. Their number
+    stays while every bucket fits ``HIGH`` of an object; else it grows to the smallest count
+    tried (each about ``GROWTH_STEP`` times the one before) at which every bucket fits
+    ``LOW``, and all are written. It never shrinks."""
     merged: dict[str, str] = {}
     for pairs in contents:
         merged.update(pairs)
@@ -115,20 +124,39 @@ def flush_layout(
             merged[name] = root
         else:
             merged.pop(name, None)
+    names = sorted(merged)
+    digests = [_digest(name) for name in names]
     count = max(1, len(old))
-    limit = int(capacity_bits * FILL)
-    while True:
-        split: list[list[str]] = [[] for _ in range(count)]
-        for name in sorted(merged):
-            split[bucket_index(name, count)].extend((name, merged[name]))
-        if all(_fits(b, limit) for b in split):
-            break
-        count *= 2
+    split = _split(names, digests, merged, count)
+    if not all(_fits(b, int(capacity_bits * HIGH)) for b in split):
+        flat = [x for name in names for x in (name, merged[name])]
+        objects = sum(1 for _ in chunk_for_pages(flat, capacity_bits))  # at 100% full
+        count = max(count + 1, math.ceil(objects / LOW))
+        limit = int(capacity_bits * LOW)
+        while True:
+            split = _split(names, digests, merged, count)
+            if all(_fits(b, limit) for b in split):
+                break
+            count = max(count + 1, math.ceil(count * GROWTH_STEP))
     out: list[str | list[str]] = []
-    for i, flat in enumerate(split):
-        same = count == len(old) and bucket_pairs(flat) == dict(contents[i])
-        out.append(old[i] if same else flat)
+    for i, flat_pairs in enumerate(split):
+        same = count == len(old) and bucket_pairs(flat_pairs) == dict(contents[i])
+        out.append(old[i] if same else flat_pairs)
     return out
+
+
+def _digest(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+
+
+def _split(
+    names: Sequence[str], digests: Sequence[int], merged: Mapping[str, str], count: int
+) -> list[list[str]]:
+    """The packed lists of ``count`` buckets (``bucket_index`` of each name, by name)."""
+    split: list[list[str]] = [[] for _ in range(count)]
+    for name, digest in zip(names, digests, strict=True):
+        split[digest % count].extend((name, merged[name]))
+    return split
 
 
 def _fits(flat: list[str], limit: int) -> bool:

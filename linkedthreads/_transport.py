@@ -179,10 +179,28 @@ class SyncExecutor:
         self.retry = retry
         self.requests = _Counter()
         self._secrets = secrets_of(client)
+        self._width = concurrency
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkedthreads")
+        self._wide: ThreadPoolExecutor | None = None  # for batches wider than the pool
+        self._wide_width = 0
+        self._wide_lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        with self._wide_lock:
+            if self._wide is not None:
+                self._wide.shutdown(wait=True)
+
+    def _wide_pool(self, width: int) -> ThreadPoolExecutor:
+        """A pool of at least ``width`` threads, kept for the next wide batch (its threads
+        start as they are first needed), so that a screen's reads leave at once."""
+        with self._wide_lock:
+            if self._wide is None or self._wide_width < width:
+                if self._wide is not None:
+                    self._wide.shutdown(wait=False)
+                self._wide = ThreadPoolExecutor(width, thread_name_prefix="linkedthreads-wide")
+                self._wide_width = width
+            return self._wide
 
     def execute(self, request: Request[T]) -> T:
         try:
@@ -210,15 +228,28 @@ class SyncExecutor:
         except Exception:
             return None
 
-    def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
+    def execute_many(
+        self, requests: Sequence[Request[Any]], width: int | None = None
+    ) -> list[Outcome]:
+        """Send ``requests`` concurrently, at most ``width`` in flight (None: the pool's
+        own width); a batch wider than the pool runs on a wider one, kept for the next."""
+        bound = width or self._width
+        gate = threading.Semaphore(bound) if bound < min(self._width, len(requests)) else None
+
         def one(r: Request[Any]) -> Outcome:
             try:
-                return Outcome(self.execute(r))
+                if gate is None:
+                    return Outcome(self.execute(r))
+                with gate:
+                    return Outcome(self.execute(r))
             except Exception as exc:
                 return Outcome(error=exc)
 
         if len(requests) == 1:
             return [one(requests[0])]
+        if bound > self._width and len(requests) > self._width:
+            pool = self._wide_pool(bound)  # threads start only as many as a batch needs
+            return list(pool.map(one, requests))
         return list(self._pool.map(one, requests))
 
 
@@ -263,8 +294,12 @@ class AsyncExecutor:
         except Exception:
             return None
 
-    async def execute_many(self, requests: Sequence[Request[Any]]) -> list[Outcome]:
-        gate = asyncio.Semaphore(self._concurrency)
+    async def execute_many(
+        self, requests: Sequence[Request[Any]], width: int | None = None
+    ) -> list[Outcome]:
+        """Send ``requests`` concurrently, at most ``width`` in flight (None: the
+        executor's own)."""
+        gate = asyncio.Semaphore(width or self._concurrency)
 
         async def one(r: Request[Any]) -> Outcome:
             async with gate:

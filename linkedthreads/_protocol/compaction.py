@@ -156,7 +156,7 @@ def plan_scopes(
     """The scope directory of a new checkpoint (4.8): its inline part, its buckets, and the
     roots of losing ``scope`` records. The buckets of names the overlay could not settle are
     read (or taken from the cache); once the inline part outgrows a quarter of a record, it
-    is written into the buckets (those that change, or all when they double in number)."""
+    is written into the buckets (those that change, or all when their number grows)."""
     old = base.scope_buckets
     need = scope_dir.unsettled_buckets(overlay, len(old))
     read = yield from cached_pages(state, [old[i] for i in need])

@@ -23,9 +23,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Batch:
-    """Requests to send concurrently; the flow receives one ``Outcome`` for each."""
+    """Requests to send concurrently; the flow receives one ``Outcome`` for each.
+
+    ``width``: the most of them in flight at once; None, the executor's own (the larger of
+    ``read_concurrency`` and ``write_concurrency``). ``fetch`` sends a screen in one round
+    this way, whatever those settings."""
 
     requests: Sequence[Request[Any]]
+    width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,12 @@ def send(request: Request[T]) -> Flow[T]:
     return outcome.unwrap()  # type: ignore[no-any-return]
 
 
-def send_all(requests: Sequence[Request[Any]]) -> Flow[list[Outcome]]:
-    """Requests sent concurrently; their outcomes, in order."""
+def send_all(requests: Sequence[Request[Any]], width: int | None = None) -> Flow[list[Outcome]]:
+    """Requests sent concurrently (``width`` at most in flight, as ``Batch``); their
+    outcomes, in order."""
     if not requests:
         return []
-    outcomes: list[Outcome] = yield Batch(requests)
+    outcomes: list[Outcome] = yield Batch(requests, width)
     return outcomes
 
 

@@ -1,10 +1,13 @@
 """``fetch(ids)``: the children themselves for a screen of IDs, over HTTP on the emulator,
-both backends, sync and async. Counted: requests (one per distinct ID) and rounds (batches
-the executor sends concurrently: ceil(n / ``read_concurrency``)); never seconds."""
+both backends, sync and async. Counted: requests (one per distinct ID), rounds (batches the
+executor sends concurrently: ceil(n / ``concurrency``), 32 by default) and reads in flight at
+once (a barrier that every read of a round must reach); never seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,16 +52,16 @@ class Surface:
         send = executor.execute_many
         if self.mode == "async":
 
-            async def counted_async(requests: Any) -> Any:
+            async def counted_async(requests: Any, width: Any = None) -> Any:
                 self.rounds.append(len(requests))
-                return await send(requests)
+                return await send(requests, width)
 
             executor.execute_many = counted_async
         else:
 
-            def counted(requests: Any) -> Any:
+            def counted(requests: Any, width: Any = None) -> Any:
                 self.rounds.append(len(requests))
-                return send(requests)
+                return send(requests, width)
 
             executor.execute_many = counted
 
@@ -80,26 +83,55 @@ async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterato
     await s.close()
 
 
+def all_in_flight(surface: Surface, index: Any, n: int) -> None:
+    """Make every request of ``index`` wait until ``n`` are in flight at once: a round that
+    sends fewer at a time fails (BrokenBarrierError after 10 s) instead of passing slowly."""
+    executor = index._executor
+    execute = executor.execute
+    if surface.mode == "async":
+        arrived = 0
+        everyone = asyncio.Event()
+
+        async def gathered(request: Any) -> Any:
+            nonlocal arrived
+            arrived += 1
+            if arrived == n:
+                everyone.set()
+            await asyncio.wait_for(everyone.wait(), 10)
+            return await execute(request)
+
+        executor.execute = gathered
+    else:
+        barrier = threading.Barrier(n, timeout=10)
+
+        def waited(request: Any) -> Any:
+            barrier.wait()
+            return execute(request)
+
+        executor.execute = waited
+
+
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
-@pytest.mark.parametrize("concurrency", [8, 20])
-async def test_a_sidebar_is_the_listing_then_one_round_per_read_concurrency(
-    surface: Surface, backend: str, concurrency: int
+@pytest.mark.parametrize("read_concurrency", [4, 8])
+async def test_a_sidebar_is_the_listing_then_one_round_whatever_read_concurrency(
+    surface: Surface, backend: str, read_concurrency: int
 ) -> None:
-    """latest(20), then fetch: 20 requests in ceil(20 / read_concurrency) rounds; the
-    objects come in the order given, with their metadata and creation time."""
+    """latest(20), then fetch: 20 requests in one round, all 20 in flight at once, whatever
+    ``read_concurrency`` (page reads) is; the objects come in the order given, with their
+    metadata and creation time."""
     writer = await surface.create(backend)
     made = []
     for n in range(23):
         made.append(await surface.call(writer, "create_child", metadata={"title": f"chat {n}"}))
-    settings = IndexSettings(read_concurrency=concurrency)
+    settings = IndexSettings(read_concurrency=read_concurrency)
     reader = await surface.open(writer.root_id, settings=settings)
     page = await surface.call(reader, "latest", 20)
     assert page == [c.id for c in made][::-1][:20]
     before, surface.rounds = reader.requests, []
+    all_in_flight(surface, reader, 20)
     objects = await surface.call(reader, "fetch", page)
     assert reader.requests - before == 20
-    assert len(surface.rounds) == math.ceil(20 / concurrency)
-    assert max(surface.rounds) == min(20, concurrency)
+    assert surface.rounds == [20]
     assert [o.id for o in objects] == page
     assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(22, 2, -1)]
     assert all(o.metadata["linkedthreads"] == f"in:{writer.root_id}" for o in objects)
@@ -145,17 +177,52 @@ async def test_bad_ids_are_refused_before_any_request(
     assert emulator.stats()["total"] == sent
 
 
+@pytest.mark.parametrize("concurrency", [1, 8, 40])
+async def test_concurrency_sets_the_rounds(surface: Surface, concurrency: int) -> None:
+    """``concurrency=`` overrides the default of 32: ceil(n / concurrency) rounds of that
+    many in flight at once, the same requests."""
+    index = await surface.create("conversations")
+    made = [c.id for c in await surface.call(index, "create_children", 40)]
+    before, surface.rounds = index.requests, []
+    all_in_flight(surface, index, min(concurrency, 40))
+    objects = await surface.call(index, "fetch", made, concurrency=concurrency)
+    assert [o.id for o in objects] == made
+    assert index.requests - before == 40
+    assert len(surface.rounds) == math.ceil(40 / concurrency)
+    assert max(surface.rounds) == min(40, concurrency)
+
+
+async def test_the_default_is_one_round_of_32(surface: Surface) -> None:
+    index = await surface.create("conversations")
+    made = [c.id for c in await surface.call(index, "create_children", 40)]
+    surface.rounds = []
+    await surface.call(index, "fetch", made)
+    assert surface.rounds == [32, 8]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
+async def test_a_bad_concurrency_is_refused_before_any_request(
+    surface: Surface, emulator: Any, bad: Any
+) -> None:
+    index = await surface.create("conversations")
+    (child,) = await surface.call(index, "create_children", 1)
+    sent = emulator.stats()["total"]
+    with pytest.raises(ValueError, match="concurrency must be a positive integer"):
+        await surface.call(index, "fetch", [child.id], concurrency=bad)
+    assert emulator.stats()["total"] == sent
+
+
 async def test_an_error_other_than_404_is_raised_and_later_rounds_are_not_sent(
     surface: Surface, emulator: Any
 ) -> None:
     index = await surface.create("conversations")
     made = await surface.call(index, "create_children", 12)
-    settings = IndexSettings(read_concurrency=4, retry=RetryPolicy.none())
+    settings = IndexSettings(retry=RetryPolicy.none())
     reader = await surface.open(index.root_id, settings=settings)
     emulator.update_settings(fault_rate=1.0, fault_weights={"500": 1.0})
     before = reader.requests
     with pytest.raises(APIRequestError, match="HTTP 500"):
-        await surface.call(reader, "fetch", [c.id for c in made])
+        await surface.call(reader, "fetch", [c.id for c in made], concurrency=4)
     assert reader.requests - before == 4  # the first round; the two after it never went
 
 
@@ -194,20 +261,20 @@ async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
 async def test_a_users_sidebar_from_nothing(surface: Surface, backend: str) -> None:
     """The issue's sidebar, in a process that holds nothing but the root ID: open, the
-    user's 20 newest, their objects. With read_concurrency=20 the objects are one round
-    after the listing; every request counted."""
+    user's 20 newest, their objects: one round of 20 after the listing, at the default
+    settings; every request counted."""
     root = await surface.create(backend)
     user = root.scope("user-42")
     made = [
         await surface.call(user, "create_child", metadata={"title": f"chat {n}"}) for n in range(25)
     ]
-    settings = IndexSettings(read_concurrency=20)
-    fresh = await surface.open(root.root_id, settings=settings)
+    fresh = await surface.open(root.root_id)
     sidebar = fresh.scope("user-42")
     opened = fresh.requests
     page = await surface.call(sidebar, "latest", 20)
     listing = sidebar.requests - opened
     surface.rounds = []
+    all_in_flight(surface, fresh, 20)
     objects = await surface.call(sidebar, "fetch", page)
     assert listing <= 3  # the parent's journal (the lookup), the scope's (+ a page)
     assert sidebar.requests - opened - listing == 20
