@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -14,27 +15,45 @@ from linkedthreads import _protocol as flows
 from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, DENSE
 from linkedthreads._index import run_sync
-from linkedthreads._protocol import IndexState
+from linkedthreads._protocol import Flow, IndexState
 from linkedthreads._transport import SyncExecutor
 
 from .memory_client import MemoryClient
 
 BACKENDS = ["conversations", "threads"]
+T = TypeVar("T")
 
 # Timing says nothing on a shared 2-core machine: budgets are in examples, not milliseconds.
 hypothesis_settings.register_profile("linkedthreads", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("linkedthreads")
 
 
-def memory_index(
+@dataclass(frozen=True)
+class IndexWithState:
+    """An index on the in-memory client and the protocol objects the test built it from:
+    the ``IndexState`` its front end carries the flows on, and the executor, on which
+    ``run`` drives flows of the test's own (tests/protocol: the protocol's own API, not
+    the front end's private attributes)."""
+
+    index: ThreadIndex
+    state: IndexState
+    executor: SyncExecutor
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive ``flow`` on the index's executor: its requests go to the in-memory client."""
+        return run_sync(self.executor, flow)
+
+
+def memory_index_with_state(
     client: MemoryClient,
     root_id: str | None = None,
     *,
     settings: IndexSettings | None = None,
     page_ids: int | None = None,
     codec: str = "ascii",
-) -> ThreadIndex:
-    """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
+) -> IndexWithState:
+    """An index on the in-memory client, with its state; ``page_ids`` shrinks pages to about
+    that many IDs."""
     settings = settings or IndexSettings(retry=RetryPolicy.none())
     # No random phase (hypothesis must replay exactly); ``page_ids`` shrinks pages.
     settings = dataclasses.replace(
@@ -46,8 +65,23 @@ def memory_index(
     if root_id is None:
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
-    core = IndexState(backend, root_id, alphabet, settings, created=created)
-    return ThreadIndex(executor, core)
+    state = IndexState(backend, root_id, alphabet, settings, created=created)
+    return IndexWithState(ThreadIndex(executor, state), state, executor)
+
+
+def memory_index(
+    client: MemoryClient,
+    root_id: str | None = None,
+    *,
+    settings: IndexSettings | None = None,
+    page_ids: int | None = None,
+    codec: str = "ascii",
+) -> ThreadIndex:
+    """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
+    made = memory_index_with_state(
+        client, root_id, settings=settings, page_ids=page_ids, codec=codec
+    )
+    return made.index
 
 
 @pytest.fixture(params=BACKENDS)

@@ -43,11 +43,8 @@ def content(kind: str) -> dict[str, Any]:
 
 
 def every_object(emulator: Any, kind: str) -> list[str]:
-    """Every thread or conversation the emulator ever made (deleted ones too)."""
-    snapshot = emulator._runtime.backend.snapshot()
-    if kind == "conversations":
-        return [c["conversation"]["id"] for c in snapshot["conversations"]]
-    return [t["thread"]["id"] for t in snapshot["threads"]]
+    """Every thread or conversation the emulator stores (deleted conversations too)."""
+    return sorted(emulator.stored_ids(kind))
 
 
 def assert_nothing_left(emulator: Any, kind: str, acknowledged: set[str]) -> None:
