@@ -23,6 +23,26 @@ from .memory_client import MemoryClient
 BACKENDS = ["conversations", "threads"]
 T = TypeVar("T")
 
+BACKENDS_THREADS_SLOW = ["conversations", pytest.param("threads", marks=pytest.mark.slow)]
+"""Both backends in the full run; the fast loop (``-m "not slow"``) runs a heavy test on
+conversations only."""
+
+FAST_LOOP = False
+"""Whether this run leaves out the slow tests (``-m "not slow"``): set at start-up."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global FAST_LOOP
+    FAST_LOOP = "not slow" in (config.getoption("markexpr") or "")
+
+
+def examples(full: int) -> int:
+    """How many examples a heavy hypothesis test runs: ``full`` in the full run, a fifth
+    (at least 10) in the fast loop. Call it from a test's module (collected after
+    start-up)."""
+    return max(10, full // 5) if FAST_LOOP else full
+
+
 # Timing says nothing on a shared 2-core machine: budgets are in examples, not milliseconds.
 hypothesis_settings.register_profile("linkedthreads", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("linkedthreads")

@@ -200,6 +200,7 @@ def test_export_json_and_csv(cli, root) -> None:
 # -- verify, compact, stats, destroy --
 
 
+@pytest.mark.slow
 def test_verify_reports_and_repairs(cli, root, sdk_client) -> None:
     """verify: ok (exit 0); a child deleted elsewhere is dangling (exit 1) until --repair."""
     a, b = cli("create", "-n", "2").lines

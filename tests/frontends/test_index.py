@@ -334,6 +334,7 @@ def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) 
         assert emulator.retained_item_ids(idx.root_id) == []
 
 
+@pytest.mark.slow
 @OWN_THREADS_CALLS
 def test_verify_finds_and_repairs_dangling_ids(
     index: ThreadIndex, client: Any, backend: str

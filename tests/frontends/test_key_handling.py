@@ -242,6 +242,7 @@ def lone_creates(emulator_factory: Any, backend: str, mode: str, n: int) -> tupl
     return spent, idx
 
 
+@pytest.mark.slow
 def test_lone_creates_cost_the_same_whatever_the_server_does_with_keys(
     emulator_factory: Any, backend: str
 ) -> None:

@@ -362,6 +362,7 @@ async def test_concurrent_tracked_creates_share_appends(front: Front, kind: str)
     assert 1 <= routes(front.emulator)[APPEND[kind]] <= 3
 
 
+@pytest.mark.slow
 async def test_faults_leave_no_unlisted_object_without_an_error(
     front: Front, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -33,7 +33,7 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import raw_client
 from torture.journal import checkpoints
 from torture.objects import (

@@ -23,7 +23,7 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import raw_client, start_emulator
 from torture.journal import checkpoints, referenced_index_objects
 from torture.objects import fake_ids, read_journal_texts, retrieve_metadata
@@ -284,6 +284,7 @@ class Gate(httpx2.BaseTransport):
         self.inner.close()
 
 
+@pytest.mark.slow
 def test_collection_never_deletes_a_page_a_landing_checkpoint_names(
     emu: Any, raw: openai.OpenAI
 ) -> None:

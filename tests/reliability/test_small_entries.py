@@ -22,6 +22,7 @@ def test_concurrent_writers_on_a_small_entry_server() -> None:
     assert report.page_orphans == 0, report.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_crashes_on_a_small_entry_server() -> None:
     report = run_crashes(small_entries(crash_config("threads")))

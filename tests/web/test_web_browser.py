@@ -194,6 +194,7 @@ def test_purge_previews_then_deletes_with_progress(
     assert list(index.all()) == [i for n, i in enumerate(ids) if n % 3 != 2]
 
 
+@pytest.mark.slow
 def test_verify_and_repair(page: Any, served: Served, index: ThreadIndex, emulator: Any) -> None:
     ids = seed(index, 4)
     sign_in(page, served)
