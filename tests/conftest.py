@@ -32,8 +32,11 @@ FAST_LOOP = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """The fast loop runs property tests with a quarter of hypothesis's default examples."""
     global FAST_LOOP
     FAST_LOOP = "not slow" in (config.getoption("markexpr") or "")
+    if FAST_LOOP:
+        hypothesis_settings.load_profile("linkedthreads-fast")
 
 
 def examples(full: int) -> int:
@@ -45,6 +48,9 @@ def examples(full: int) -> int:
 
 # Timing says nothing on a shared 2-core machine: budgets are in examples, not milliseconds.
 hypothesis_settings.register_profile("linkedthreads", deadline=None, print_blob=True)
+hypothesis_settings.register_profile(
+    "linkedthreads-fast", parent=hypothesis_settings.get_profile("linkedthreads"), max_examples=25
+)
 hypothesis_settings.load_profile("linkedthreads")
 
 

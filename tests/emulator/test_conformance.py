@@ -130,6 +130,7 @@ def _run(
     assert emu.stats()["total"] > 0
 
 
+@pytest.mark.slow
 def test_examples_fuzzing_and_stateful(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:

@@ -176,7 +176,10 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
 
 
 @OWN_THREADS_CALLS
-@pytest.mark.parametrize("record_counts", [True, False], ids=["shared", "not-shared"])
+@pytest.mark.parametrize(
+    "record_counts",
+    [pytest.param(True, id="shared"), pytest.param(False, id="not-shared", marks=pytest.mark.slow)],
+)
 def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     client: Any, emulator: Any, backend: str, record_counts: bool
 ) -> None:
@@ -318,6 +321,7 @@ def test_erasing_does_not_depend_on_the_item_deletion_answer(
     assert emu.retained_item_ids(child) == []
 
 
+@pytest.mark.slow
 def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) -> None:
     """destroy deletes every child, page, directory and the root."""
     settings = IndexSettings(gc_grace_seconds=300, compact_every=8)

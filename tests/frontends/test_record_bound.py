@@ -31,7 +31,7 @@ from linkedthreads._journal import (
 from linkedthreads._protocol.entries import group_entries
 from linkedthreads._spill import MIN_RECORD_LIMIT, body_metadata, body_text, learned_limit
 from linkedthreads.emulator import Emulator
-from tests.conftest import BACKENDS, BACKENDS_THREADS_SLOW
+from tests.conftest import BACKENDS
 from tests.sdk_warnings import OWN_THREADS_CALLS
 from torture.objects import read_journal_texts
 
@@ -66,7 +66,8 @@ def spilled(client: Any, backend: str, root_id: str) -> int:
     return sum(1 for ck in journal_checkpoints(client, backend, root_id) if ck.body)
 
 
-@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_server_entry_limit_does_not_wedge_the_index(backend: str) -> None:
     """The issue's reproduction: on main, compact() got 400 'string too long' and every
     write failed after it."""
@@ -136,7 +137,8 @@ def test_user_records_do_not_wait_behind_a_checkpoint_too_long(backend: str) -> 
         assert list(ThreadIndex.open(emu.client(), ix.root_id).all()) == [*ids, child, last]
 
 
-@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_compact_and_repair_recover_when_the_server_limit_drops(backend: str) -> None:
     """An index built on a roomy server, whose overlay and garbage then exceed what the
     server accepts: compact(), compact(full=True) and verify(repair=True) all succeed."""

@@ -176,6 +176,7 @@ def test_delete_several(page: Any, served: Served, index: ThreadIndex) -> None:
     assert list(index.all()) == [ids[0], ids[4]]
 
 
+@pytest.mark.slow
 def test_purge_previews_then_deletes_with_progress(
     page: Any, served: Served, index: ThreadIndex
 ) -> None:
