@@ -30,6 +30,7 @@ from linkedthreads import (
 from linkedthreads._codec import DENSE_PROBE, KEY_PROBE
 from linkedthreads._protocol import compaction
 from linkedthreads.emulator import _validation
+from tests.conftest import BACKENDS_THREADS_SLOW
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
@@ -71,6 +72,12 @@ def page_keys_are_ascii(client: Any, backend: str, pages: set[str]) -> bool:
         if not all(k.isascii() for k in obj.metadata):
             return False
     return True
+
+
+@pytest.fixture(params=BACKENDS_THREADS_SLOW)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Both backends; the fast loop runs this module on conversations only."""
+    return str(request.param)
 
 
 @pytest.fixture

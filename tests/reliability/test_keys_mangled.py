@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BACKENDS_THREADS_SLOW
 from torture.configs import BACKENDS, concurrent_config, crash_config, keys_mangled
 from torture.runs import run_concurrent, run_crashes
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_on_a_server_that_mangles_keys(backend: str) -> None:
     report = run_concurrent(keys_mangled(concurrent_config(backend, faults=False)))
     print(report.summary())
