@@ -66,6 +66,7 @@ def test_purge_needs_a_confirmation(cli, children_by_user, monkeypatch) -> None:
     assert cli("ls").lines == bob
 
 
+@pytest.mark.slow
 def test_interrupted_purge_is_finished_by_a_rerun(cli, root, emulator, monkeypatch) -> None:
     """Ctrl-C in the middle of the deletions: exit 130, the index stays consistent (at worst
     some children deleted but still listed), and the same command again finishes the job."""

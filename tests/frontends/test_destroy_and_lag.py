@@ -217,6 +217,7 @@ def test_repair_beside_creates_under_lag_forgets_no_live_child_sync(
     repairer.close()
 
 
+@pytest.mark.slow
 async def test_repair_beside_creates_under_lag_forgets_no_live_child_async(
     emulator: Any, kind: str
 ) -> None:

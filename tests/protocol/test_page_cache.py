@@ -172,6 +172,7 @@ def test_in_answers_from_the_pages_an_instance_holds() -> None:
     assert store.requests - before == 1
 
 
+@pytest.mark.slow
 def test_verify_reads_what_the_server_holds_not_the_cache() -> None:
     """A page deleted by hand is a problem for ``verify`` even in the instance that wrote it
     (and holds its copy); repair rebuilds from the journal."""

@@ -114,6 +114,7 @@ def test_pending_checkpoint_is_not_dropped(
 # The checkpoint record then exceeds max_record_chars (the bound the settings promise) and, once
 # past the server's text limit, every compaction fails and takes the user's write with it (same
 # append): create_child raises after creating its child, an orphan
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_one_added_object_does_not_stop_paging(backend: str) -> None:
     """add() of an object created elsewhere, then many create_child: compaction still cuts
@@ -149,6 +150,7 @@ def test_one_added_object_does_not_stop_paging(backend: str) -> None:
 # read_pages(), whose PageGone is caught only by list_ids(); when a compaction elsewhere
 # collects a page under them they raise the internal PageGone (message: the bare page ID)
 # instead of starting over or raising ConcurrentChangeError
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_page_collected_under_a_compaction(
     emu: Any, raw: openai.OpenAI, holdable_client: tuple[openai.OpenAI, Hold], backend: str
