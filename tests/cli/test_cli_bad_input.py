@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkedthreads.cli._connection import STATE_FILE_NAME
+from tests.conftest import examples
 
 HINT = re.compile(r"^See 'linkedthreads [a-z]+ --help'\.$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]")
@@ -188,7 +189,7 @@ def test_values_echoed_in_notes_are_escaped(cli: Any, root: str) -> None:
 # -- fuzz -------------------------------------------------------------------------------------
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=examples(25),  # 10 in the fast loop
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     deadline=None,
 )
