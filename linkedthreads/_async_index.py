@@ -1,5 +1,8 @@
 """``AsyncThreadIndex``: the asyncio front end. Same API, guarantees and costs as
-``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``."""
+``ThreadIndex``; it drives the same protocol flows (``_protocol``) on an ``AsyncExecutor``.
+
+Its length (over 500 lines) is the public API itself: one short method per operation, each
+with the docstring that states its cost; the logic behind them is in ``_protocol``."""
 
 from __future__ import annotations
 

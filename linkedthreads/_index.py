@@ -1,5 +1,8 @@
 """``ThreadIndex``: the synchronous front end. It validates arguments and drives the
-protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic."""
+protocol flows of ``_protocol`` on a ``SyncExecutor``; it holds no protocol logic.
+
+Its length (over 500 lines) is the public API itself: one short method per operation, each
+with the docstring that states its cost; the logic behind them is in ``_protocol``."""
 
 from __future__ import annotations
 

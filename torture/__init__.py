@@ -9,9 +9,11 @@ Modules, one job each: ``settings`` (scale, tags, index settings), ``emulator`` 
 and raw clients), ``objects`` (raw SDK calls through the library's SDK adapter),
 ``journal`` (checkpoints and the pages they name), ``worker`` (the worker processes),
 ``history`` (the logs and the per-ID history), ``checks`` (judging a run), ``runs`` (a
-whole concurrent or crash run), ``configs`` (the standard runs), ``report`` (what a run
-found, merged and tabled), ``model`` (the model-based state machine), ``__main__`` (the
-command).
+whole concurrent or crash run), ``scopes`` (a race of processes to make and write the same
+new scopes: its workers and its run) and ``scope_checks`` (judging it: one scope per name,
+each scope's list, the losing side of every race accounted for), ``configs`` (the standard
+runs), ``report`` (what a run found, merged and tabled), ``model`` (the model-based state
+machine), ``__main__`` (the command).
 
 How a run works:
 
@@ -29,4 +31,8 @@ How a run works:
    somewhere inside its interval; a failed or interrupted one maybe did, inside its interval.
 4. Objects alive in the emulator but known to nobody are orphans; each must be explained by
    the documented window (docs/design.md 8.2): a create call that did not record it.
+5. A race for new scopes (``scopes``) runs the same way, its workers starting a round at
+   one instant with a write into the round's new scope; each scope's list is judged against
+   its own history, and the roots made by the losing side of each race must be accounted
+   for too (docs/design.md 4.8 and 8.2).
 """

@@ -10,9 +10,12 @@ processes of 2 threads), crashes (SIGKILLs), and the model-based state machine (
 the concurrent and crash runs again on a server that takes journal entries of at most 3,000
 characters ("small": the limit is learned, design 4.6); and concurrent writers and crashes
 again on a server that mangles non-ASCII metadata keys (``keys-``: the index made dense,
-then every key's non-ASCII characters replaced by ``?``, design 5.4). Prints a Markdown
-table (also written to --out) and exits 1 if any run found a lost entry, ghost, duplicate,
-order inversion, bad error or unexplained orphan.
+then every key's non-ASCII characters replaced by ``?``, design 5.4); and the races for new
+scopes (``scopes``: 4 processes racing to make and write the same new scopes, 6 of them, in
+four modes: plain, faults, crashes, and all at once, "chaos"; ``torture.scopes``). Prints a
+Markdown table (also written to --out), with a second one of what the scope races did, and
+exits 1 if any run found a lost entry, ghost, duplicate, order inversion, bad error or
+unexplained orphan.
 """
 
 from __future__ import annotations
@@ -30,7 +33,16 @@ if TYPE_CHECKING:
     from .configs import RunConfig
     from .report import Report
 
-RUNS = ("concurrent", "faults", "crashes", "model", "small", "keys-concurrent", "keys-crashes")
+RUNS = (
+    "concurrent",
+    "faults",
+    "crashes",
+    "model",
+    "small",
+    "keys-concurrent",
+    "keys-crashes",
+    "scopes",
+)
 
 
 def _model_run(backend: str) -> Report:
@@ -68,7 +80,8 @@ def _model_run(backend: str) -> Report:
 
 
 def _reports(run: str, backend: str) -> list[Report]:
-    """The reports of one run on one backend, its trials merged (two for ``small``)."""
+    """The reports of one run on one backend, its trials merged (two for ``small``, one a
+    mode for ``scopes``)."""
     from . import configs
     from .report import merge
     from .runs import run_concurrent, run_crashes
@@ -105,6 +118,15 @@ def _reports(run: str, backend: str) -> list[Report]:
         return [each(run_concurrent, mangled(concurrent(False)))]
     if run == "keys-crashes":
         return [each(run_crashes, mangled(crashes))]
+    if run == "scopes":  # each mode of the race for new scopes, at the slow tests' size
+        from .scopes import run_scope_race
+
+        return [
+            merge(
+                [run_scope_race(configs.scope_config(backend, mode, i, long=True)) for i in trials]
+            )
+            for mode in configs.SCOPE_MODES
+        ]
     return [_model_run(backend)]
 
 
@@ -133,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["LINKEDTHREADS_TORTURE_SCALE"] = str(args.scale)
     warnings.simplefilter("ignore")
     from .configs import BACKENDS
-    from .report import table
+    from .report import scope_table, table
 
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     reports: list[Report] = []
@@ -150,9 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                 if args.verbose or report.problems:
                     print(report.summary(), file=sys.stderr, flush=True)
     command = "python -m torture " + " ".join(argv if argv is not None else sys.argv[1:])
+    scopes = scope_table(reports)
     text = (
         f"Command: `{command.strip()}` (scale {args.scale:g}, "
         f"{time.monotonic() - started:.0f} s)\n\n{table(reports)}\n"
+        + (f"\nThe races for new scopes:\n\n{scopes}\n" if scopes else "")
     )
     print(text)
     if args.out:

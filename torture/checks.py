@@ -4,7 +4,7 @@ live object accounted for (orphans must be explained by the window of docs/desig
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openai
@@ -108,26 +108,7 @@ def account_orphans(
             continue
         md = found
         if md.get("linkedthreads") == child_tag:
-            report.orphans += 1
-            tag = md.get(OP_TAG, "")
-            op = history.by_tag.get(tag)
-            if op is None:
-                report.unexplained.append(f"orphan {id_}: no create call has tag {tag!r}")
-                continue
-            per_op[tag] += 1
-            window = op.n if op.kind == "create_children" else 1
-            if op.ok and lost_responses == 0:
-                report.unexplained.append(
-                    f"orphan {id_}: made by {tag}, which succeeded and returned {op.result}, "
-                    "and no response was lost"
-                )
-            elif not op.ok and per_op[tag] > window and lost_responses == 0:
-                report.unexplained.append(
-                    f"orphan {id_}: {per_op[tag]} orphans from {tag} ({op.kind}, "
-                    f"{op.status}), more than its window of {window}"
-                )
-            else:
-                report.orphans_explained += 1
+            explain_child_orphan(report, id_, md, history.by_tag, per_op, lost_responses)
         elif is_index_object(md):
             if id_ not in refs:
                 page_orphans += 1
@@ -136,8 +117,50 @@ def account_orphans(
             # tested in tests/emulator/test_http.py: a POST whose client died before its
             # body arrived was applied as if its body were empty. It is a failure now.)
             report.unexplained.append(f"live object {id_} of unknown origin: {md}")
-    report.page_orphans = page_orphans
     interrupted = sum(1 for op in ops if op.status != "ok" and op.kind != "all")
+    explain_page_orphans(report, page_orphans, lost_responses, interrupted, max_pages)
+
+
+def explain_child_orphan(
+    report: Report,
+    id_: str,
+    md: dict[str, str],
+    by_tag: Mapping[str, Op],
+    per_op: Counter[str],
+    lost_responses: int,
+) -> None:
+    """A child orphan (made for an index, listed by none) names in its metadata the create
+    call that made it, which must not have recorded it: a call that failed or was killed,
+    with no more orphans than it asked for (the window of docs/design.md 8.2), or any call of
+    a run that lost answers (a retry made the orphan). ``per_op`` counts orphans per call."""
+    report.orphans += 1
+    tag = md.get(OP_TAG, "")
+    op = by_tag.get(tag)
+    if op is None:
+        report.unexplained.append(f"orphan {id_}: no create call has tag {tag!r}")
+        return
+    per_op[tag] += 1
+    window = op.n if op.kind == "create_children" else 1
+    if op.ok and lost_responses == 0:
+        report.unexplained.append(
+            f"orphan {id_}: made by {tag}, which succeeded and returned {op.result}, "
+            "and no response was lost"
+        )
+    elif not op.ok and per_op[tag] > window and lost_responses == 0:
+        report.unexplained.append(
+            f"orphan {id_}: {per_op[tag]} orphans from {tag} ({op.kind}, "
+            f"{op.status}), more than its window of {window}"
+        )
+    else:
+        report.orphans_explained += 1
+
+
+def explain_page_orphans(
+    report: Report, page_orphans: int, lost_responses: int, interrupted: int, max_pages: int
+) -> None:
+    """Pages no checkpoint names: each lost answer, and each interrupted call (up to
+    ``max_pages`` pages a call), may leave such a page; more are unexplained."""
+    report.page_orphans = page_orphans
     budget = lost_responses + interrupted * max_pages
     report.page_orphans_explained = min(page_orphans, budget)
     if page_orphans > budget:

@@ -1,5 +1,6 @@
-"""The standard runs at CI size (``LINKEDTHREADS_TORTURE_SCALE`` repeats them) and the
-variants of a run (a small-entry server, a server that mangles metadata keys)."""
+"""The standard runs at CI size (``LINKEDTHREADS_TORTURE_SCALE`` repeats them), the
+variants of a run (a small-entry server, a server that mangles metadata keys), and the races
+for new scopes (``torture.scopes``)."""
 
 from __future__ import annotations
 
@@ -135,3 +136,61 @@ def keys_mangled(cfg: RunConfig) -> RunConfig:
         codec="auto",
         server_change={"metadata_keys": "ascii_replace"},
     )
+
+
+@dataclass
+class ScopeRunConfig:
+    """A race for new scopes (sizes before scaling are CI sizes)."""
+
+    name: str
+    backend: str = "conversations"
+    processes: int = 4
+    rounds: int = 3  # new scope names, one a round
+    round_s: float = 1.5
+    ops: int = 1_000  # per worker; the rounds end the run first
+    min_ops: int = 6  # calls each worker makes in a round, however long they take
+    seed: int = 1
+    own_raw: int = 3
+    fault_rate: float = 0.0
+    lost_response_rate: float = 0.0
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    kills: int = 0  # SIGKILLs by the parent (workers are replaced)
+    self_kill: tuple[float, float] | None = None  # P(kill just before / after a request)
+    destroy: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.rounds * self.round_s
+
+
+SCOPE_MODES = ("plain", "faults", "crashes", "chaos")
+
+
+def scope_config(backend: str, mode: str, trial: int = 0, *, long: bool = False) -> ScopeRunConfig:
+    """The standard runs, 4 processes each:
+
+    - ``plain``: no faults; the root's destroy() at the end;
+    - ``faults``: 20% of requests fail (429, 500, 503, cut connections), 20% of writes lose
+      their answer after being applied;
+    - ``crashes``: SIGKILLs by the parent (mid-request: requests take 3-13 ms) and by the
+      workers themselves, just before or just after 0.5% of their requests;
+    - ``chaos`` (the normal suite's short run): 10% failed requests, 10% lost answers and
+      the SIGKILLs of ``crashes``, together.
+
+    ``long``: 6 rounds (new scopes to race for) instead of 2.
+    """
+    rounds = 6 if long else 2
+    seed = {"plain": 31, "faults": 32, "crashes": 33, "chaos": 34}[mode] + 100 * trial
+    cfg = ScopeRunConfig(f"scopes/{mode}", backend, processes=4, rounds=rounds, seed=seed)
+    if mode == "plain":
+        cfg.destroy = True
+    if mode in ("faults", "chaos"):
+        rate = 0.2 if mode == "faults" else 0.1
+        cfg.fault_rate, cfg.lost_response_rate, cfg.round_s = rate, rate, 2.0
+    if mode in ("crashes", "chaos"):
+        cfg.kills, cfg.round_s = 3 * rounds, 2.0
+        cfg.latency_ms, cfg.latency_jitter_ms = 3.0, 10.0
+        cfg.self_kill = (0.005, 0.005)
+    return cfg

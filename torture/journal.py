@@ -1,8 +1,10 @@
 """The journal as the checker reads it (with the library's pure parser): checkpoints, and
-the pages and directories they name, to tell index pages from orphans."""
+the pages and directories they name, to tell index pages from orphans; the ``scope``
+records of a parent, to tell the roots of scopes (won and lost) apart."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -10,16 +12,29 @@ import openai
 from .objects import read_journal_texts, retrieve_metadata
 
 
-def checkpoints(client: openai.OpenAI, backend: str, root_id: str) -> list[tuple[str, Any]]:
-    """Every checkpoint record of the journal, oldest first: (entry ID, Checkpoint)."""
+def records(client: openai.OpenAI, backend: str, root_id: str) -> Iterator[tuple[str, Any]]:
+    """Every record of the journal, oldest first: (entry ID, record)."""
     from linkedthreads._journal import parse_entry
 
-    out = []
     for entry_id, text in read_journal_texts(client, backend, root_id):
         for record in parse_entry(entry_id, text).records:
-            if record.checkpoint is not None:
-                out.append((entry_id, record.checkpoint))
-    return out
+            yield entry_id, record
+
+
+def checkpoints(client: openai.OpenAI, backend: str, root_id: str) -> list[tuple[str, Any]]:
+    """Every checkpoint record of the journal, oldest first: (entry ID, Checkpoint)."""
+    return [
+        (e, r.checkpoint) for e, r in records(client, backend, root_id) if r.checkpoint is not None
+    ]
+
+
+def scope_records(client: openai.OpenAI, backend: str, parent: str) -> list[tuple[str, str]]:
+    """Every ``scope`` record of a parent's journal, oldest first: (name, root ID)."""
+    return [
+        (str(getattr(record, "name", "")), str(getattr(record, "target", "")))
+        for _, record in records(client, backend, parent)
+        if record.op == "scope"
+    ]
 
 
 def referenced_index_objects(client: openai.OpenAI, backend: str, root_id: str) -> set[str]:

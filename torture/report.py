@@ -1,10 +1,11 @@
-"""What a run found (``Report``), the trials of a run merged, and the Markdown table of
-several runs."""
+"""What a run found (``Report``; ``ScopeReport`` for a race for new scopes), the trials of a
+run merged, and the Markdown tables of several runs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 
 @dataclass
@@ -44,6 +45,38 @@ class Report:
     errors_by_class: dict[str, int] = field(default_factory=dict)
     ascii_checkpoints: int = 0  # checkpoints that say pages go out in ASCII (design 5.4)
 
+    COUNTS: ClassVar[tuple[str, ...]] = (  # added up when trials are merged
+        "ops",
+        "ops_failed",
+        "observations",
+        "crashes",
+        "requests",
+        "orphans",
+        "orphans_explained",
+        "page_orphans",
+        "page_orphans_explained",
+        "dangling",
+        "concurrent_change",
+        "listed_final",
+        "checkpoints",
+        "dropped_checkpoints",
+        "deletes",
+        "creates",
+        "ascii_checkpoints",
+    )
+
+    def count_requests(self, stats: dict[str, Any]) -> None:
+        """The emulator's counts of the run (``Emulator.stats()``): requests, faults injected,
+        deletes and creates."""
+        self.faults = dict(stats["faults"])
+        self.requests = stats["total"]
+        self.deletes = sum(n for k, n in stats["requests"].items() if k.startswith("DELETE"))
+        self.creates = sum(
+            n
+            for k, n in stats["requests"].items()
+            if k in ("POST /v1/threads", "POST /v1/conversations")
+        )
+
     @property
     def problems(self) -> list[str]:
         return (
@@ -79,37 +112,62 @@ class Report:
         return head
 
 
+@dataclass
+class ScopeReport(Report):
+    """``Report`` plus what the races did."""
+
+    races: int = 0  # scopes (names) that two or more processes wrote into first
+    scope_roots: int = 0  # scope roots created (winners and losers)
+    scopes_made: int = 0  # winners: one per name
+    losers: int = 0  # roots of the losing side
+    losers_collected: int = 0  # ... deleted by the run's end (by the loser or a compaction)
+    losers_listed: int = 0  # ... alive, named by a ``scope`` record: garbage to collect
+    losers_unrecorded: int = 0  # ... alive, never recorded: a call killed or failed between
+    losers_collected_later: int = 0  # listed ones deleted by two compactions after the run
+
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        *Report.COUNTS,
+        "races",
+        "scope_roots",
+        "scopes_made",
+        "losers",
+        "losers_collected",
+        "losers_listed",
+        "losers_unrecorded",
+        "losers_collected_later",
+    )
+
+    def summary(self) -> str:
+        head, _, problems = super().summary().partition("\n")
+        return f"{head}\n  [scopes] {self._scope_line()}" + (f"\n{problems}" if problems else "")
+
+    def _scope_line(self) -> str:
+        return (
+            f"{self.scopes_made} scopes made in {self.races} races, {self.scope_roots} roots "
+            f"created, {self.losers} on the losing side: {self.losers_collected} collected, "
+            f"{self.losers_listed} listed as garbage ({self.losers_collected_later} of them "
+            f"collected by two compactions after the run), {self.losers_unrecorded} unrecorded "
+            "(a create cut or retried before its record)"
+        )
+
+
 def iter_problems(reports: Iterable[Report]) -> Iterator[str]:
     for r in reports:
         for p in r.problems:
             yield f"{r.name}: {p}"
 
 
-def merge(reports: Sequence[Report]) -> Report:
-    """One report for the trials of a run: counts added, problems concatenated."""
+R = TypeVar("R", bound=Report)
+
+
+def merge(reports: Sequence[R]) -> R:
+    """One report for the trials of a run (of one class): counts added, problems
+    concatenated."""
     first = reports[0]
-    out = Report(first.name, first.backend, writers=first.writers)
+    out = type(first)(first.name, first.backend, writers=first.writers)
     out.trials = len(reports)
     for r in reports:
-        for name in (
-            "ops",
-            "ops_failed",
-            "observations",
-            "crashes",
-            "requests",
-            "orphans",
-            "orphans_explained",
-            "page_orphans",
-            "page_orphans_explained",
-            "dangling",
-            "concurrent_change",
-            "listed_final",
-            "checkpoints",
-            "dropped_checkpoints",
-            "deletes",
-            "creates",
-            "ascii_checkpoints",
-        ):
+        for name in first.COUNTS:
             setattr(out, name, getattr(out, name) + getattr(r, name))
         out.seconds += r.seconds
         out.max_op_s = max(out.max_op_s, r.max_op_s)
@@ -208,5 +266,43 @@ def table(reports: Sequence[Report]) -> str:
                 total(lambda r: r.seconds),
             ]
         )
+    )
+    return "\n".join(rows)
+
+
+SCOPE_COLUMNS = (
+    "run",
+    "backend",
+    "trials",
+    "scopes made",
+    "races",
+    "roots made",
+    "losers: collected / listed (collected after) / unrecorded",
+    "lost / ghosts / duplicates",
+)
+
+
+def scope_table(reports: Sequence[Report]) -> str:
+    """The Markdown table of what the races for new scopes did ("" if none ran): the roots
+    made for scopes, one per name won, and the losing side accounted for (design 8.2)."""
+    scoped = [r for r in reports if isinstance(r, ScopeReport)]
+    if not scoped:
+        return ""
+    rows = [_row(list(SCOPE_COLUMNS)), "|" + "---|" * len(SCOPE_COLUMNS)]
+    rows.extend(
+        _row(
+            [
+                r.name,
+                r.backend,
+                r.trials,
+                r.scopes_made,
+                r.races,
+                r.scope_roots,
+                f"{r.losers_collected} / {r.losers_listed} ({r.losers_collected_later}) / "
+                f"{r.losers_unrecorded}",
+                f"{len(r.lost)} / {len(r.ghosts)} / {len(r.duplicates)}",
+            ]
+        )
+        for r in scoped
     )
     return "\n".join(rows)

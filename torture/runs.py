@@ -110,15 +110,8 @@ def _finish(
     client: openai.OpenAI = base["client"]
     root_id = base["root_id"]
     report.seconds = time.monotonic() - started
-    report.faults = {k: v for k, v in stats["faults"].items()}
-    report.requests = stats["total"]
+    report.count_requests(stats)
     report.seed = cfg.seed
-    report.deletes = sum(n for k, n in stats["requests"].items() if k.startswith("DELETE"))
-    report.creates = sum(
-        n
-        for k, n in stats["requests"].items()
-        if k in ("POST /v1/threads", "POST /v1/conversations")
-    )
     if os.environ.get("TORTURE_DEBUG"):
         print(json.dumps(stats["requests"], indent=1), file=sys.stderr)
     report.crashes = deaths

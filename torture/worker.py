@@ -163,34 +163,8 @@ class Worker:
             kind, ids = "create_child", []
         n = rng.randint(2, 2 * self.cfg["bulk_batch"]) if kind == "create_children" else 0
         self.log.write(ev="begin", seq=seq, op=kind, ids=ids, tag=tag, n=n, t0=time.monotonic())
-        result: Any = None
         try:
-            if kind == "create_child":
-                result = [ix.create_child(metadata={OP_TAG: tag}).id]
-            elif kind == "create_children":
-                result = [c.id for c in ix.create_children(n, metadata={OP_TAG: tag})]
-            elif kind == "add":
-                ix.add(ids[0])
-            elif kind == "add_many":
-                ix.add_many(ids)
-            elif kind == "remove":
-                ix.remove(ids[0])
-            elif kind == "remove_many":
-                ix.remove_many(ids)
-            elif kind == "delete":
-                ix.delete(ids[0])
-            elif kind == "delete_many":
-                ix.delete_many(ids)
-            elif kind == "all":
-                result = list(ix.all())
-            elif kind == "contains":
-                result = ids[0] in ix
-            elif kind == "len":
-                result = len(ix)
-            elif kind == "compact":
-                ix.compact()
-            elif kind == "compact_full":
-                ix.compact(full=True)
+            result = perform(ix, kind, ids, n, tag)
         except BaseException as exc:  # every failure is data for the checker
             self.log.write(ev="end", seq=seq, ok=False, err=_error_text(exc), t1=time.monotonic())
             if kind in ("delete", "delete_many"):
@@ -201,6 +175,41 @@ class Worker:
             self.children.extend(result)
         elif kind in ("delete", "delete_many"):
             self._forget(ids)
+
+
+def perform(ix: ThreadIndex, kind: str, ids: list[str], n: int, tag: str) -> Any:
+    """One operation of a worker's mix on ``ix``, with its result as the log keeps it (the
+    IDs made, the list, the answer of ``in``, the count, the scopes' (name, root) pairs) or
+    None. A child made is tagged with ``tag``, the call that made it."""
+    if kind == "create_child":
+        return [ix.create_child(metadata={OP_TAG: tag}).id]
+    if kind == "create_children":
+        return [c.id for c in ix.create_children(n, metadata={OP_TAG: tag})]
+    if kind == "add":
+        ix.add(ids[0])
+    elif kind == "add_many":
+        ix.add_many(ids)
+    elif kind == "remove":
+        ix.remove(ids[0])
+    elif kind == "remove_many":
+        ix.remove_many(ids)
+    elif kind == "delete":
+        ix.delete(ids[0])
+    elif kind == "delete_many":
+        ix.delete_many(ids)
+    elif kind == "all":
+        return list(ix.all())
+    elif kind == "contains":
+        return ids[0] in ix
+    elif kind == "len":
+        return len(ix)
+    elif kind == "scopes":
+        return [list(pair) for pair in ix.scopes()]
+    elif kind == "compact":
+        ix.compact()
+    elif kind == "compact_full":
+        ix.compact(full=True)
+    return None
 
 
 def make_client(cfg: dict[str, Any], seed: int) -> openai.OpenAI:

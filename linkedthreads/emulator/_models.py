@@ -6,6 +6,9 @@ request (path IDs, JSON body, query) and returns the JSON object to answer, or r
 Every public method holds one lock for its whole run, so each request is atomic and appends
 are totally ordered.  Stored objects are never mutated once handed out (an update stores a
 new dict), so the HTTP layer may serialise them after the lock is released.
+
+Over 500 lines on purpose: the atomicity argument above is about one lock held by one
+class; threads, messages, conversations and items share it, so they live in one module.
 """
 
 from __future__ import annotations

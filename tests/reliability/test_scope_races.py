@@ -1,4 +1,4 @@
-"""Scopes under torture. The races (``scope_race.py``): processes racing to make and
+"""Scopes under torture. The races (``torture.scopes``): processes racing to make and
 write the same new scopes, plain, under faults (failed requests, lost answers), under
 SIGKILLs, and all of them at once ("chaos"). Each run must find one scope per name, 0 lost,
 0 ghosts, 0 duplicates, and every root of the losing side of a race accounted for
@@ -20,20 +20,12 @@ import pytest
 
 from linkedthreads import ThreadIndex
 from tests.conftest import BACKENDS_THREADS_SLOW
-
-try:  # the harness as the package ``torture`` (work-17a moves it there)
-    from torture.configs import BACKENDS, repeats
-    from torture.objects import read_journal_texts, retrieve_metadata
-    from torture.settings import torture_settings
-except ModuleNotFoundError:  # the harness as one module of this folder
-    from .harness import (  # type: ignore[assignment, no-redef]
-        BACKENDS,
-        read_journal_texts,
-        repeats,
-        retrieve_metadata,
-        torture_settings,
-    )
-from .scope_race import merge_scope_reports, run_scope_race, scope_config, scope_records
+from torture.configs import BACKENDS, repeats, scope_config
+from torture.journal import scope_records
+from torture.objects import read_journal_texts, retrieve_metadata
+from torture.report import merge
+from torture.scopes import run_scope_race
+from torture.settings import torture_settings
 
 SHORT = ("plain", "chaos")
 LONG = ("plain", "faults", "crashes", "chaos")
@@ -41,7 +33,7 @@ LONG = ("plain", "faults", "crashes", "chaos")
 
 def check(backend: str, mode: str, *, long: bool) -> None:
     trials = repeats() if long else 1
-    report = merge_scope_reports(
+    report = merge(
         [run_scope_race(scope_config(backend, mode, i, long=long)) for i in range(trials)]
     )
     print(report.summary())
