@@ -135,6 +135,7 @@ class AsyncThreadIndex(IndexProperties):
     """
 
     _executor: AsyncExecutor
+    _commit: AsyncGroupCommit
     _parent: AsyncThreadIndex | None
 
     def __init__(

@@ -12,6 +12,7 @@ from ._backends import Backend, backend_for_id, make_backend
 from ._choices import CODECS, BackendName
 from ._errors import IndexNotFoundError, InvalidIdError
 from ._protocol import IndexState
+from ._protocol.commit_queue import CommitQueue
 from ._results import IndexStats
 from ._settings import IndexSettings
 from ._transport import AsyncExecutor, SyncExecutor
@@ -32,6 +33,14 @@ ExecutorT = TypeVar("ExecutorT", SyncExecutor, AsyncExecutor)
 class RequestCount(Protocol):
     @property
     def value(self) -> int: ...
+
+
+class GroupCommitter(Protocol):
+    """What a front end's group commit (``GroupCommit`` or ``AsyncGroupCommit``) shows
+    besides its own ``expect`` and ``submit``: the queue that makes its decisions."""
+
+    @property
+    def queue(self) -> CommitQueue: ...
 
 
 class Executor(Protocol):
@@ -106,6 +115,7 @@ class IndexProperties:
     _core: IndexState | None  # None: a scope this instance has not found or made yet
     _top: IndexState  # the root this instance was opened or created from
     _executor: Executor
+    _commit: GroupCommitter
     _scope_name: str | None
     _parent: Any
 
@@ -167,6 +177,15 @@ class IndexProperties:
     def requests(self) -> int:
         """Requests this instance has sent, every attempt counted."""
         return self._executor.requests.value
+
+    @property
+    def writes_in_progress(self) -> int:
+        """Creates and deletes of this instance (its bulk calls, and the clients it tracks)
+        still in their object requests, whose records an append will carry: an append
+        lingers up to ``commit_linger_seconds`` for them, so that a burst shares it. A write
+        that fails or is refused withdraws, so it is 0 whenever no write is under way.
+        Cost: 0 requests."""
+        return self._commit.queue.expected
 
     def __repr__(self) -> str:
         if self._scope_name is not None:

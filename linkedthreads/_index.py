@@ -125,6 +125,7 @@ class ThreadIndex(IndexProperties):
     """
 
     _executor: SyncExecutor
+    _commit: GroupCommit
     _parent: ThreadIndex | None
 
     def __init__(

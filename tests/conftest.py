@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -14,27 +15,71 @@ from linkedthreads import _protocol as flows
 from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, DENSE
 from linkedthreads._index import run_sync
-from linkedthreads._protocol import IndexState
+from linkedthreads._protocol import Flow, IndexState
 from linkedthreads._transport import SyncExecutor
 
 from .memory_client import MemoryClient
 
 BACKENDS = ["conversations", "threads"]
+T = TypeVar("T")
+
+BACKENDS_THREADS_SLOW = ["conversations", pytest.param("threads", marks=pytest.mark.slow)]
+"""Both backends in the full run; the fast loop (``-m "not slow"``) runs a heavy test on
+conversations only."""
+
+FAST_LOOP = False
+"""Whether this run leaves out the slow tests (``-m "not slow"``): set at start-up."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast loop runs property tests with a quarter of hypothesis's default examples."""
+    global FAST_LOOP
+    FAST_LOOP = "not slow" in (config.getoption("markexpr") or "")
+    if FAST_LOOP:
+        hypothesis_settings.load_profile("linkedthreads-fast")
+
+
+def examples(full: int) -> int:
+    """How many examples a heavy hypothesis test runs: ``full`` in the full run, a fifth
+    (at least 10) in the fast loop. Call it from a test's module (collected after
+    start-up)."""
+    return max(10, full // 5) if FAST_LOOP else full
+
 
 # Timing says nothing on a shared 2-core machine: budgets are in examples, not milliseconds.
 hypothesis_settings.register_profile("linkedthreads", deadline=None, print_blob=True)
+hypothesis_settings.register_profile(
+    "linkedthreads-fast", parent=hypothesis_settings.get_profile("linkedthreads"), max_examples=25
+)
 hypothesis_settings.load_profile("linkedthreads")
 
 
-def memory_index(
+@dataclass(frozen=True)
+class IndexWithState:
+    """An index on the in-memory client and the protocol objects the test built it from:
+    the ``IndexState`` its front end carries the flows on, and the executor, on which
+    ``run`` drives flows of the test's own (tests/protocol: the protocol's own API, not
+    the front end's private attributes)."""
+
+    index: ThreadIndex
+    state: IndexState
+    executor: SyncExecutor
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive ``flow`` on the index's executor: its requests go to the in-memory client."""
+        return run_sync(self.executor, flow)
+
+
+def memory_index_with_state(
     client: MemoryClient,
     root_id: str | None = None,
     *,
     settings: IndexSettings | None = None,
     page_ids: int | None = None,
     codec: str = "ascii",
-) -> ThreadIndex:
-    """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
+) -> IndexWithState:
+    """An index on the in-memory client, with its state; ``page_ids`` shrinks pages to about
+    that many IDs."""
     settings = settings or IndexSettings(retry=RetryPolicy.none())
     # No random phase (hypothesis must replay exactly); ``page_ids`` shrinks pages.
     settings = dataclasses.replace(
@@ -46,8 +91,23 @@ def memory_index(
     if root_id is None:
         root_id, _ = run_sync(executor, flows.create_root(backend, {}, codec))
     alphabet = DENSE if codec == "dense" else ASCII
-    core = IndexState(backend, root_id, alphabet, settings, created=created)
-    return ThreadIndex(executor, core)
+    state = IndexState(backend, root_id, alphabet, settings, created=created)
+    return IndexWithState(ThreadIndex(executor, state), state, executor)
+
+
+def memory_index(
+    client: MemoryClient,
+    root_id: str | None = None,
+    *,
+    settings: IndexSettings | None = None,
+    page_ids: int | None = None,
+    codec: str = "ascii",
+) -> ThreadIndex:
+    """An index on the in-memory client; ``page_ids`` shrinks pages to about that many IDs."""
+    made = memory_index_with_state(
+        client, root_id, settings=settings, page_ids=page_ids, codec=codec
+    )
+    return made.index
 
 
 @pytest.fixture(params=BACKENDS)

@@ -151,6 +151,11 @@ class Emulator:
         """IDs of the ``"threads"`` or ``"conversations"`` not deleted."""
         return self._runtime.backend.live_ids(kind)
 
+    def stored_ids(self, kind: Kind) -> set[str]:
+        """IDs of the ``"threads"`` or ``"conversations"`` stored: the live ones, and the
+        deleted conversations, whose items stay stored (see :meth:`retained_item_ids`)."""
+        return self._runtime.backend.stored_ids(kind)
+
     def retained_item_ids(self, conversation_id: str) -> list[str]:
         """IDs of the items the conversation still stores, in append order, even after the
         conversation was deleted (OpenAI keeps them; the API can no longer reach them).

@@ -254,6 +254,16 @@ class InMemoryStore:
                 return {k for k, c in self.conversations.items() if not c.deleted}
         raise ValueError(f"kind must be 'threads' or 'conversations', not {kind!r}")
 
+    def stored_ids(self, kind: Kind) -> set[str]:
+        """IDs of the threads or conversations stored: the live ones, and the deleted
+        conversations, whose items stay stored (FACTS)."""
+        with self.lock:
+            if kind == "threads":
+                return set(self.threads)
+            if kind == "conversations":
+                return set(self.conversations)
+        raise ValueError(f"kind must be 'threads' or 'conversations', not {kind!r}")
+
     def retained_item_ids(self, conversation_id: str) -> list[str]:
         """IDs of the items a conversation still holds (not deleted one by one), in append
         order, whether or not the conversation itself was deleted: deleting a conversation

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkedthreads.cli._connection import STATE_FILE_NAME
+from tests.conftest import examples
 
 HINT = re.compile(r"^See 'linkedthreads [a-z]+ --help'\.$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]")
@@ -38,7 +39,7 @@ def assert_usage(run: Any, *words: str) -> None:
 
 
 @pytest.fixture
-def quiet(emulator: Any, root: str) -> Any:
+def counted_emulator(emulator: Any, root: str) -> Any:
     """The emulator's counters zeroed after the root was made: every request is counted."""
     emulator.reset_stats()
     return emulator
@@ -48,26 +49,26 @@ def no_request(emulator: Any) -> None:
     assert emulator.stats()["total"] == 0, emulator.stats()["requests"]
 
 
-def test_since_far_in_the_past(cli: Any, quiet: Any) -> None:
+def test_since_far_in_the_past(cli: Any, counted_emulator: Any) -> None:
     assert_usage(cli("ls", "--since", "3000000d", expect=None), "--since", "hundred years")
     assert_usage(cli("ls", "--since", "0001-01-01T00:00", expect=None), "--since")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_limit_too_large(cli: Any, quiet: Any) -> None:
+def test_limit_too_large(cli: Any, counted_emulator: Any) -> None:
     assert_usage(cli("ls", "--limit", "9" * 30, expect=None), "--limit")
     assert_usage(cli("ls", "-n", "9" * 5000, expect=None), "--limit")
     assert_usage(cli("show", "conv_abc", "--limit", "9" * 30, expect=None), "--limit")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_older_than_too_old_is_refused_before_reading(cli: Any, quiet: Any) -> None:
+def test_older_than_too_old_is_refused_before_reading(cli: Any, counted_emulator: Any) -> None:
     cli("create", "-n", "2")
-    quiet.reset_stats()
+    counted_emulator.reset_stats()
     for age in ("99999999999d", "9" * 400 + "w", "36501d"):
         run = cli("purge", "--older-than", age, "--yes", expect=None)
         assert_usage(run, "--older-than", "hundred years")
-    no_request(quiet)
+    no_request(counted_emulator)
     assert "0 children of 2 match" in cli("purge", "--older-than", "36500d", "--dry-run").stderr
 
 
@@ -85,56 +86,58 @@ def test_older_than_too_old_is_refused_before_reading(cli: Any, quiet: Any) -> N
     ids=["latin-1", "binary", "high-bytes", "nul", "5M-line", "long-id", "wrong-kind"],
 )
 def test_from_files_that_are_not_ids(
-    cli: Any, quiet: Any, tmp_path: Path, content: bytes, words: tuple[str, ...]
+    cli: Any, counted_emulator: Any, tmp_path: Path, content: bytes, words: tuple[str, ...]
 ) -> None:
     path = tmp_path / "ids.txt"
     path.write_bytes(content)
     assert_usage(cli("add", "--no-check", "--from", str(path), expect=None), *words)
     assert_usage(cli("rm", "--from", "-", input=content, expect=None), *words)  # type: ignore[arg-type]
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_from_a_file_that_cannot_be_read(cli: Any, quiet: Any, tmp_path: Path) -> None:
+def test_from_a_file_that_cannot_be_read(cli: Any, counted_emulator: Any, tmp_path: Path) -> None:
     assert_usage(cli("add", "--from", str(tmp_path / "none"), expect=None), "cannot read")
     assert_usage(cli("add", "--from", str(tmp_path), expect=None), "cannot read")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_a_five_million_character_id(cli: Any, quiet: Any) -> None:
+def test_a_five_million_character_id(cli: Any, counted_emulator: Any) -> None:
     huge = "conv_" + "a" * 5_000_000
     for args in (["rm", huge], ["add", huge], ["show", huge], ["ls", "--root", huge]):
         run = cli(*args, expect=None)
         assert_usage(run, "longer than 256 characters")
         assert len(run.stderr) < 300
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
 @pytest.mark.parametrize(
     "value",
     ["conv_\x1b[2J\x1b[31mred", "conv_a\x1b]0;title\x07", "conv_\u202egnp.exe", "conv_a\rb"],
 )
-def test_ids_with_terminal_escapes_are_shown_escaped(cli: Any, quiet: Any, value: str) -> None:
+def test_ids_with_terminal_escapes_are_shown_escaped(
+    cli: Any, counted_emulator: Any, value: str
+) -> None:
     for args in (["rm", value], ["add", value], ["show", value], ["stats", "--root", value]):
         run = cli(*args, expect=None)
         assert_usage(run, "control character")
         assert "\\x1b" in run.stderr or "\\u202e" in run.stderr or "\\r" in run.stderr
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_create_count_is_bounded_and_large_counts_ask(cli: Any, quiet: Any) -> None:
+def test_create_count_is_bounded_and_large_counts_ask(cli: Any, counted_emulator: Any) -> None:
     assert_usage(cli("create", "--count", "99999999999999999999", expect=None), "--count")
     assert_usage(cli("create", "--count", "1000001", expect=None), "--count")
     run = cli("create", "--count", "5000", expect=None)
     assert_usage(run, "--yes")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
-def test_metadata_refused_before_any_request(cli: Any, quiet: Any) -> None:
+def test_metadata_refused_before_any_request(cli: Any, counted_emulator: Any) -> None:
     assert_usage(cli("create", "-m", "k" * 65 + "=v", expect=None), "--metadata", "64")
     assert_usage(cli("create", "-m", "k=" + "v" * 513, expect=None), "--metadata", "512")
     many = [arg for i in range(16) for arg in ("-m", f"k{i}=v")]
     assert_usage(cli("create", *many, expect=None), "--metadata", "at most 15")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
 def test_emulator_state_file_with_bad_json(offline: Any, tmp_path: Path) -> None:
@@ -170,10 +173,10 @@ def test_emulator_state_that_is_not_a_file(offline: Any) -> None:
     assert_usage(offline("emulator", "--state", "/", expect=None), "--state")
 
 
-def test_reserved_metadata_key(cli: Any, quiet: Any) -> None:
+def test_reserved_metadata_key(cli: Any, counted_emulator: Any) -> None:
     assert_usage(cli("create", "-m", "linkedthreads=x", expect=None), "linkedthreads")
     assert_usage(cli("init", "-m", "linkedthreads=x", expect=None), "linkedthreads")
-    no_request(quiet)
+    no_request(counted_emulator)
 
 
 def test_values_echoed_in_notes_are_escaped(cli: Any, root: str) -> None:
@@ -186,7 +189,7 @@ def test_values_echoed_in_notes_are_escaped(cli: Any, root: str) -> None:
 # -- fuzz -------------------------------------------------------------------------------------
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=examples(25),  # 10 in the fast loop
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     deadline=None,
 )
@@ -216,23 +219,23 @@ def check(run: Any, emulator: Any, allowed: tuple[int, ...] = (0,)) -> None:
 
 @FUZZ
 @given(value=AGES)
-def test_fuzz_since(cli: Any, quiet: Any, value: str) -> None:
-    quiet.reset_stats()
-    check(cli("ls", f"--since={value}", expect=None), quiet)
+def test_fuzz_since(cli: Any, counted_emulator: Any, value: str) -> None:
+    counted_emulator.reset_stats()
+    check(cli("ls", f"--since={value}", expect=None), counted_emulator)
 
 
 @FUZZ
 @given(value=AGES)
-def test_fuzz_older_than(cli: Any, quiet: Any, value: str) -> None:
-    quiet.reset_stats()
-    check(cli("purge", "--dry-run", f"--older-than={value}", expect=None), quiet)
+def test_fuzz_older_than(cli: Any, counted_emulator: Any, value: str) -> None:
+    counted_emulator.reset_stats()
+    check(cli("purge", "--dry-run", f"--older-than={value}", expect=None), counted_emulator)
 
 
 @FUZZ
 @given(value=INTS)
-def test_fuzz_limit(cli: Any, quiet: Any, value: str) -> None:
-    quiet.reset_stats()
-    check(cli("ls", f"--limit={value}", expect=None), quiet)
+def test_fuzz_limit(cli: Any, counted_emulator: Any, value: str) -> None:
+    counted_emulator.reset_stats()
+    check(cli("ls", f"--limit={value}", expect=None), counted_emulator)
 
 
 @FUZZ
@@ -244,30 +247,30 @@ def test_fuzz_limit(cli: Any, quiet: Any, value: str) -> None:
         st.just("1"),
     )
 )
-def test_fuzz_count(cli: Any, quiet: Any, value: str) -> None:
-    quiet.reset_stats()
-    check(cli("create", f"--count={value}", expect=None), quiet)
+def test_fuzz_count(cli: Any, counted_emulator: Any, value: str) -> None:
+    counted_emulator.reset_stats()
+    check(cli("create", f"--count={value}", expect=None), counted_emulator)
 
 
 @FUZZ
 @given(value=IDS)
-def test_fuzz_ids(cli: Any, quiet: Any, value: str) -> None:
-    quiet.reset_stats()
+def test_fuzz_ids(cli: Any, counted_emulator: Any, value: str) -> None:
+    counted_emulator.reset_stats()
     # A well-formed ID not in the index: refused (exit 1) after reading the index.
-    check(cli("rm", "--keep-object", "--", value, expect=None), quiet, allowed=(1,))
-    quiet.reset_stats()
+    check(cli("rm", "--keep-object", "--", value, expect=None), counted_emulator, allowed=(1,))
+    counted_emulator.reset_stats()
     run = cli("show", "--", value, expect=None)
-    check(run, quiet, allowed=(1,))  # a well-formed ID naming nothing: exit 1
+    check(run, counted_emulator, allowed=(1,))  # a well-formed ID naming nothing: exit 1
 
 
 @FUZZ
 @given(content=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-def test_fuzz_from_files(cli: Any, quiet: Any, tmp_path: Path, content: bytes) -> None:
-    quiet.reset_stats()
+def test_fuzz_from_files(cli: Any, counted_emulator: Any, tmp_path: Path, content: bytes) -> None:
+    counted_emulator.reset_stats()
     path = tmp_path / "ids.txt"
     path.write_bytes(content)
     run = cli("rm", "--keep-object", "--from", str(path), expect=None)
-    check(run, quiet, allowed=(1,))
+    check(run, counted_emulator, allowed=(1,))
 
 
 @FUZZ

@@ -11,7 +11,7 @@ from tests.sdk_warnings import OWN_THREADS_CALLS
 
 
 @pytest.fixture
-def sdk(emulator):
+def sdk_client(emulator):
     """An SDK client on the emulator, to act behind the index's back."""
     client = emulator.client()
     yield client
@@ -141,10 +141,10 @@ def test_ls_long_reads_details(cli, root, emulator) -> None:
     assert tsv[1][2] == "user=al"
 
 
-def test_ls_long_marks_deleted_children(cli, root, sdk) -> None:
+def test_ls_long_marks_deleted_children(cli, root, sdk_client) -> None:
     """A child deleted behind the index's back shows as not existing."""
     a, _b = cli("create", "-n", "2").lines
-    sdk.conversations.delete(a)
+    sdk_client.conversations.delete(a)
     rows = cli("ls", "--long", "--json").json()
     assert [r["exists"] for r in rows] == [False, True]
     assert cli("ls", "-l").lines[0] == f"{a}\tdeleted\t\t"
@@ -200,14 +200,15 @@ def test_export_json_and_csv(cli, root) -> None:
 # -- verify, compact, stats, destroy --
 
 
-def test_verify_reports_and_repairs(cli, root, sdk) -> None:
+@pytest.mark.slow
+def test_verify_reports_and_repairs(cli, root, sdk_client) -> None:
     """verify: ok (exit 0); a child deleted elsewhere is dangling (exit 1) until --repair."""
     a, b = cli("create", "-n", "2").lines
     report = cli("verify", "--json").json()
     assert report["ok"] is True
     assert report["dangling"] == []
     assert cli("verify").lines[-1] == "ok"
-    sdk.conversations.delete(a)
+    sdk_client.conversations.delete(a)
     run = cli("verify", "--json", expect=1)
     assert run.json()["dangling"] == [a]
     assert "verify --repair" in run.stderr
@@ -268,11 +269,11 @@ def test_destroy_asks_on_a_terminal(cli, root, monkeypatch) -> None:
 
 
 @OWN_THREADS_CALLS
-def test_threads_backend(cli, sdk) -> None:
+def test_threads_backend(cli, sdk_client) -> None:
     """The same commands work on an index of threads, first message included."""
     root = cli("init", "--backend", "threads").stdout.strip()
     cli.env["LINKEDTHREADS_ROOT"] = root
-    thread = sdk.beta.threads.create(
+    thread = sdk_client.beta.threads.create(
         messages=[{"role": "user", "content": "Thread hello"}], metadata={"k": "v"}
     )
     cli("add", thread.id)

@@ -10,16 +10,16 @@ import pytest
 
 
 @pytest.fixture
-def mixed(cli, root) -> tuple[list[str], list[str]]:
+def children_by_user(cli, root) -> tuple[list[str], list[str]]:
     """An index of 6 children of user=bob and 4 of user=al."""
     bob = cli("create", "-n", "6", "-m", "user=bob").lines
     al = cli("create", "-n", "4", "-m", "user=al").lines
     return bob, al
 
 
-def test_dry_run_lists_and_deletes_nothing(cli, mixed, emulator) -> None:
+def test_dry_run_lists_and_deletes_nothing(cli, children_by_user, emulator) -> None:
     """--dry-run prints the IDs that would go (plain and JSON) and changes nothing."""
-    _bob, al = mixed
+    _bob, al = children_by_user
     run = cli("purge", "--match", "user=al", "--dry-run")
     assert run.lines == al
     assert "4 children of 10 match (with user=al)" in run.stderr
@@ -32,9 +32,9 @@ def test_dry_run_lists_and_deletes_nothing(cli, mixed, emulator) -> None:
     assert len(cli("ls").lines) == 10
 
 
-def test_older_than_and_match(cli, mixed) -> None:
+def test_older_than_and_match(cli, children_by_user) -> None:
     """--older-than compares creation times; with --match both must hold."""
-    bob, al = mixed
+    bob, al = children_by_user
     assert cli("purge", "--older-than", "1h", "--dry-run").lines == []
     assert cli("purge", "--older-than", "0s", "--dry-run").lines == bob + al
     assert cli("purge", "--older-than", "0s", "--match", "user=bob", "--dry-run").lines == bob
@@ -42,9 +42,9 @@ def test_older_than_and_match(cli, mixed) -> None:
     cli("purge", "--match", "user=bob", "--match", "user=al", "--dry-run", expect=2)
 
 
-def test_purge_deletes_with_yes(cli, mixed, emulator) -> None:
+def test_purge_deletes_with_yes(cli, children_by_user, emulator) -> None:
     """With --yes the matching children are deleted and unlisted; JSON reports it."""
-    bob, al = mixed
+    bob, al = children_by_user
     data = cli("purge", "--match", "user=bob", "--yes", "--json").json()
     assert data["deleted"] == 6
     assert data["ids"] == bob
@@ -55,9 +55,9 @@ def test_purge_deletes_with_yes(cli, mixed, emulator) -> None:
     assert "Nothing to delete" in nothing.stderr
 
 
-def test_purge_needs_a_confirmation(cli, mixed, monkeypatch) -> None:
+def test_purge_needs_a_confirmation(cli, children_by_user, monkeypatch) -> None:
     """No terminal and no --yes: exit 2; on a terminal, 'n' keeps everything, 'y' deletes."""
-    bob, _al = mixed
+    bob, _al = children_by_user
     assert "--yes" in cli("purge", "--match", "user=al", expect=2).stderr
     monkeypatch.setattr("linkedthreads.cli._confirm.stdin_is_terminal", lambda: True)
     cli("purge", "--match", "user=al", input="n\n", expect=1)
@@ -66,6 +66,7 @@ def test_purge_needs_a_confirmation(cli, mixed, monkeypatch) -> None:
     assert cli("ls").lines == bob
 
 
+@pytest.mark.slow
 def test_interrupted_purge_is_finished_by_a_rerun(cli, root, emulator, monkeypatch) -> None:
     """Ctrl-C in the middle of the deletions: exit 130, the index stays consistent (at worst
     some children deleted but still listed), and the same command again finishes the job."""

@@ -130,6 +130,14 @@ def _run(
     assert emu.stats()["total"] > 0
 
 
+def test_the_specs_examples_conform(
+    emulator_factory: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    """The spec's examples conform (the fast loop's check; the run below fuzzes too)."""
+    _run(emulator_factory, tmp_path, phases="examples", max_examples=1)
+
+
+@pytest.mark.slow
 def test_examples_fuzzing_and_stateful(
     emulator_factory: Callable[..., Emulator], tmp_path: Path
 ) -> None:

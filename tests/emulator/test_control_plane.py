@@ -161,6 +161,7 @@ def _stop(proc: subprocess.Popen[str]) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_the_issues_curl_leaves_the_state_file_alone(tmp_path: Path) -> None:
     """``linkedthreads emulator --state FILE``: the exact curl of the issue is refused and
     the file keeps its conversation; a JSON reset from a program works."""

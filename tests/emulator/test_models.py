@@ -155,6 +155,20 @@ def test_deleted_conversation_retains_items() -> None:
     assert raises(b.get_conversation, c["id"]).status == 404
     assert raises(b.delete_conversation, c["id"]).status == 404
     assert b.live_ids("conversations") == set()
+    assert b.stored_ids("conversations") == {c["id"]}
+
+
+def test_stored_ids_keep_deleted_conversations_not_deleted_threads() -> None:
+    """A deleted conversation stays stored (its items with it); a deleted thread does not."""
+    b = backend()
+    kept, gone = b.create_conversation({}), b.create_conversation({})
+    b.delete_conversation(gone["id"])
+    t1, t2 = b.create_thread({}), b.create_thread({})
+    b.delete_thread(t2["id"])
+    assert b.stored_ids("conversations") == {kept["id"], gone["id"]}
+    assert b.stored_ids("threads") == b.live_ids("threads") == {t1["id"]}
+    with pytest.raises(ValueError, match="kind"):
+        b.stored_ids("files")  # type: ignore[arg-type]
 
 
 def test_item_delete_setting() -> None:

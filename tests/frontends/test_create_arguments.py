@@ -20,6 +20,7 @@ from linkedthreads import (
     ThreadIndex,
 )
 from linkedthreads._transport import NotFound
+from tests.conftest import BACKENDS_THREADS_SLOW
 
 FIRST = {"threads": "messages", "conversations": "items"}
 WRONG = {"threads": "items", "conversations": "messages"}
@@ -157,6 +158,7 @@ def test_a_create_answered_404_is_backend_unavailable(backend: str) -> None:
     assert not isinstance(caught.value, NotFound)
 
 
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 async def test_the_async_create_maps_it_the_same(backend: str) -> None:
     answer, _ = _server(backend)
     client = openai.AsyncOpenAI(

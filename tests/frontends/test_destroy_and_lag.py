@@ -22,6 +22,7 @@ from linkedthreads import (
     IndexSettings,
     ThreadIndex,
 )
+from tests.conftest import BACKENDS_THREADS_SLOW
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
@@ -30,7 +31,7 @@ LAG = 0.5  # the emulator's read-after-write lag in these tests (seconds)
 SETTINGS = IndexSettings(read_lag_seconds=1.0, commit_linger_seconds=0.0)
 
 
-@pytest.fixture(params=["conversations", "threads"])
+@pytest.fixture(params=BACKENDS_THREADS_SLOW)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -43,11 +44,8 @@ def content(kind: str) -> dict[str, Any]:
 
 
 def every_object(emulator: Any, kind: str) -> list[str]:
-    """Every thread or conversation the emulator ever made (deleted ones too)."""
-    snapshot = emulator._runtime.backend.snapshot()
-    if kind == "conversations":
-        return [c["conversation"]["id"] for c in snapshot["conversations"]]
-    return [t["thread"]["id"] for t in snapshot["threads"]]
+    """Every thread or conversation the emulator stores (deleted conversations too)."""
+    return sorted(emulator.stored_ids(kind))
 
 
 def assert_nothing_left(emulator: Any, kind: str, acknowledged: set[str]) -> None:
@@ -219,6 +217,7 @@ def test_repair_beside_creates_under_lag_forgets_no_live_child_sync(
     repairer.close()
 
 
+@pytest.mark.slow
 async def test_repair_beside_creates_under_lag_forgets_no_live_child_async(
     emulator: Any, kind: str
 ) -> None:

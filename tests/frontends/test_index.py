@@ -19,6 +19,7 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
+from tests.conftest import BACKENDS_THREADS_SLOW
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 
@@ -128,6 +129,7 @@ def test_lone_operations_cost_the_floor(client: Any, emulator: Any, backend: str
     assert total(emulator) - before == 2
 
 
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_many_lone_creates_stay_under_2_02_requests_each(
     client: Any, emulator: Any, backend: str
 ) -> None:
@@ -142,6 +144,7 @@ def test_many_lone_creates_stay_under_2_02_requests_each(
 
 
 @OWN_THREADS_CALLS
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_bulk_calls_cost_at_most_1_02_requests_a_child(
     client: Any, emulator: Any, backend: str
 ) -> None:
@@ -160,6 +163,7 @@ def test_bulk_calls_cost_at_most_1_02_requests_a_child(
     assert list(idx.all()) == ids[300:] + others
 
 
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str) -> None:
     """all() costs 1 + ceil(N / d) once compacted, and len() 1."""
     idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]
@@ -176,7 +180,11 @@ def test_all_reads_one_request_per_page(client: Any, emulator: Any, backend: str
 
 
 @OWN_THREADS_CALLS
-@pytest.mark.parametrize("record_counts", [True, False], ids=["shared", "not-shared"])
+@pytest.mark.parametrize(
+    "record_counts",
+    [pytest.param(True, id="shared"), pytest.param(False, id="not-shared", marks=pytest.mark.slow)],
+)
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_len_after_removing_paged_ids_is_one_request_once_recorded(
     client: Any, emulator: Any, backend: str, record_counts: bool
 ) -> None:
@@ -232,6 +240,7 @@ def test_len_after_removing_paged_ids_is_one_request_once_recorded(
 
 
 @OWN_THREADS_CALLS
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_a_writer_holding_the_pages_states_where_its_ids_are(
     client: Any, emulator: Any, backend: str
 ) -> None:
@@ -318,6 +327,7 @@ def test_erasing_does_not_depend_on_the_item_deletion_answer(
     assert emu.retained_item_ids(child) == []
 
 
+@pytest.mark.slow
 def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) -> None:
     """destroy deletes every child, page, directory and the root."""
     settings = IndexSettings(gc_grace_seconds=300, compact_every=8)
@@ -334,6 +344,7 @@ def test_destroy_leaves_nothing_alive(client: Any, emulator: Any, backend: str) 
         assert emulator.retained_item_ids(idx.root_id) == []
 
 
+@pytest.mark.slow
 @OWN_THREADS_CALLS
 def test_verify_finds_and_repairs_dangling_ids(
     index: ThreadIndex, client: Any, backend: str

@@ -30,11 +30,17 @@ from linkedthreads import (
 from linkedthreads._codec import DENSE_PROBE, KEY_PROBE
 from linkedthreads._protocol import compaction
 from linkedthreads.emulator import _validation
+from tests.conftest import BACKENDS_THREADS_SLOW
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 
 KEY_MODES = ["ascii_replace", "nfd", "utf8_cut", "ascii_reject", "utf8_length"]
+# The fast loop (-m "not slow") tries a server that alters keys and one that refuses them.
+KEY_MODES_TWO_FAST = [
+    pytest.param(m, marks=() if m in ("ascii_replace", "ascii_reject") else pytest.mark.slow)
+    for m in KEY_MODES
+]
 SETTINGS = IndexSettings(gc_grace_seconds=0)
 # Pages of about 40 IDs, so that a few hundred children make several pages. Their keys are
 # still full length: a dense key carries 945 bits, an ASCII one 409. Readers need nothing.
@@ -68,6 +74,12 @@ def page_keys_are_ascii(client: Any, backend: str, pages: set[str]) -> bool:
     return True
 
 
+@pytest.fixture(params=BACKENDS_THREADS_SLOW)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Both backends; the fast loop runs this module on conversations only."""
+    return str(request.param)
+
+
 @pytest.fixture
 def emu_client(emulator_factory: Any) -> Iterator[Any]:
     """A fresh emulator (``seed=1``) and a client on it, as ``(emu, client)``."""
@@ -80,7 +92,7 @@ def emu_client(emulator_factory: Any) -> Iterator[Any]:
 # -- the probe: a new index on such a server stays ASCII ------------------------------------------
 
 
-@pytest.mark.parametrize("mode", KEY_MODES)
+@pytest.mark.parametrize("mode", KEY_MODES_TWO_FAST)
 def test_a_new_index_stays_ascii_where_keys_are_not_kept(
     emulator_factory: Any, backend: str, mode: str
 ) -> None:
@@ -141,7 +153,7 @@ def test_dense_asked_on_a_refusing_server_names_no_internal_key(emulator_factory
 # -- the write-time check and the fallback --------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", KEY_MODES)
+@pytest.mark.parametrize("mode", KEY_MODES_TWO_FAST)
 def test_a_dense_index_falls_back_for_good_and_for_every_process(
     emu_client: Any, backend: str, mode: str
 ) -> None:
@@ -242,6 +254,7 @@ def lone_creates(emulator_factory: Any, backend: str, mode: str, n: int) -> tupl
     return spent, idx
 
 
+@pytest.mark.slow
 def test_lone_creates_cost_the_same_whatever_the_server_does_with_keys(
     emulator_factory: Any, backend: str
 ) -> None:
@@ -315,7 +328,10 @@ def test_a_legacy_root_is_still_dense_and_checked(emu_client: Any, backend: str)
     assert list(ThreadIndex.open(client, root).all()) == ids
 
 
-@pytest.mark.parametrize("mode", ["ascii_replace", "nfd", "utf8_cut"])
+@pytest.mark.parametrize(
+    "mode",
+    ["ascii_replace", *(pytest.param(m, marks=pytest.mark.slow) for m in ("nfd", "utf8_cut"))],
+)
 def test_repair_mends_an_index_broken_before_the_fix(
     emu_client: Any, backend: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

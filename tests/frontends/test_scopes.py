@@ -140,6 +140,7 @@ async def test_bad_names_refused_before_any_request(front: Front, bad: Any) -> N
     index.scope("é 名前 ok-200".ljust(200, "x"))  # the limits themselves are fine
 
 
+@pytest.mark.slow
 @OWN_THREADS_CALLS
 async def test_scope_deleted_by_hand_verify_reports_and_repairs(front: Front, kind: str) -> None:
     index = await front.create(backend=kind)
@@ -197,6 +198,7 @@ def test_writers_racing_to_make_a_scope_end_on_one(emulator: Any, backend: str) 
     assert emulator.live_ids(backend) == set()
 
 
+@pytest.mark.slow
 def test_many_scopes_go_into_buckets(emulator: Any) -> None:
     """Past a quarter of a record the directory moves into buckets: every scope is still
     found by name (3 requests from the root ID), listed, and erased; nothing is left."""

@@ -18,6 +18,7 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
+from tests.conftest import BACKENDS_THREADS_SLOW
 
 
 class Front:
@@ -64,7 +65,7 @@ async def front(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[
         surface.client.close()
 
 
-@pytest.fixture(params=["conversations", "threads"])
+@pytest.fixture(params=BACKENDS_THREADS_SLOW)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

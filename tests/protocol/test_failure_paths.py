@@ -10,7 +10,7 @@ import pytest
 from linkedthreads import APIRequestError, CorruptIndexError, IndexSettings, RetryPolicy
 from linkedthreads import _protocol as flows
 from linkedthreads._protocol import compaction
-from tests.conftest import memory_index
+from tests.conftest import memory_index_with_state
 from tests.memory_client import MemoryClient
 from tests.sdk_errors import connection_error, status_error
 
@@ -20,7 +20,8 @@ SETTINGS = IndexSettings(compact_every=2, gc_grace_seconds=0, retry=RetryPolicy.
 def test_a_failing_compaction_does_not_fail_create_child(monkeypatch: pytest.MonkeyPatch) -> None:
     """If compaction breaks, the child is still created and listed; the next write retries."""
     client = MemoryClient("conversations")
-    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    made = memory_index_with_state(client, settings=SETTINGS, page_ids=2)
+    index, state = made.index, made.state
     ids = [index.create_child().id for _ in range(4)]
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -28,10 +29,10 @@ def test_a_failing_compaction_does_not_fail_create_child(monkeypatch: pytest.Mon
         yield  # pragma: no cover
 
     monkeypatch.setattr(compaction, "plan", broken)
-    index._core.compaction_countdown = 0
+    state.compaction_countdown = 0  # a compaction check is due at the next write
     ids.append(index.create_child().id)
     assert list(index.all()) == ids
-    assert index._core.compaction_countdown <= 1  # the next write tries again
+    assert state.compaction_countdown <= 1  # the next write tries again
 
 
 def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
@@ -39,7 +40,8 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
 ) -> None:
     """The pages of a checkpoint whose append failed are not orphaned: the next append takes it."""
     client = MemoryClient("threads")
-    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    made = memory_index_with_state(client, settings=SETTINGS, page_ids=2)
+    index, state = made.index, made.state
     ids = [index.create_child().id for _ in range(6)]
     original = client.store.append
     calls = {"n": 0}
@@ -51,15 +53,15 @@ def test_a_checkpoint_whose_append_failed_goes_out_with_the_next(
         return original(cid, texts)
 
     monkeypatch.setattr(client.store, "append", fail_once)
-    view = index._run(flows.read_view(index._core))
-    planned = index._run(flows.plan(index._core, view, full=False))
+    view = made.run(flows.read_view(state))
+    planned = made.run(flows.plan(state, view, full=False))
     checkpoint, written = planned.checkpoint, planned.written
-    index._core.pending.append(planned)
+    state.add_pending(planned)
     with pytest.raises(APIRequestError):
         index.create_child()
-    assert index._core.pending  # kept for the next append
+    assert state.pending  # kept for the next append
     ids.append(index.create_child().id)
-    assert not index._core.pending
+    assert not state.pending
     root = client.store.objects[index.root_id]
     assert any('"op":"ckpt"' in text for _, text in root.entries)
     live_pages = set(client.store.objects) - {index.root_id} - set(ids)
@@ -74,7 +76,8 @@ def test_a_page_whose_delete_failed_is_deleted_later(monkeypatch: pytest.MonkeyP
     stays garbage in the instance's next checkpoint and is deleted by a later compaction
     (never leaked, never failing the caller)."""
     client = MemoryClient("threads")
-    index = memory_index(client, settings=SETTINGS, page_ids=2)
+    made = memory_index_with_state(client, settings=SETTINGS, page_ids=2)
+    index, state = made.index, made.state
     ids = [f"thread_ext{i:021d}" for i in range(6)]
     index.add_many(ids)
     index.compact(full=True)
@@ -98,10 +101,10 @@ def test_a_page_whose_delete_failed_is_deleted_later(monkeypatch: pytest.MonkeyP
     index.compact()  # finds the replaced pages due; the first delete fails
     assert failed
     assert failed[0] in client.store.objects
-    assert failed[0] in index._core.undeleted
+    assert failed[0] in state.undeleted_pages()
     monkeypatch.setattr(client.store, "delete", original)
     index.compact()
     assert failed[0] not in client.store.objects
-    assert not index._core.undeleted
+    assert not state.undeleted_pages()
     assert before - set(client.store.objects) >= {failed[0]}
     assert list(index.all()) == ids[1:]

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkedthreads import AsyncThreadIndex, IndexSettings, RetryPolicy, ThreadIndex
-from tests.conftest import memory_index
+from tests.conftest import BACKENDS_THREADS_SLOW, memory_index
 from tests.memory_client import MemoryClient
 
 OPS = st.lists(
@@ -58,6 +58,7 @@ def test_newest_first_is_all_backwards(
         assert fresh.latest(n) == forward[::-1][:n]
 
 
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_latest_is_two_requests_at_any_size(client: Any, backend: str) -> None:
     """The newest screen: the journal (its tail holds the newest IDs) and the last page."""
     idx = ThreadIndex.create(client, backend=backend, codec="ascii")  # type: ignore[arg-type]

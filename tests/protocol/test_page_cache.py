@@ -14,7 +14,7 @@ from linkedthreads import IndexSettings, RetryPolicy
 from linkedthreads import _protocol as flows
 from linkedthreads._codec import ids_to_bits
 from linkedthreads._page_cache import PageCache, Probe
-from tests.conftest import memory_index
+from tests.conftest import memory_index, memory_index_with_state
 from tests.memory_client import MemoryClient
 
 
@@ -172,15 +172,17 @@ def test_in_answers_from_the_pages_an_instance_holds() -> None:
     assert store.requests - before == 1
 
 
+@pytest.mark.slow
 def test_verify_reads_what_the_server_holds_not_the_cache() -> None:
     """A page deleted by hand is a problem for ``verify`` even in the instance that wrote it
     (and holds its copy); repair rebuilds from the journal."""
     client = MemoryClient("conversations")
-    index = memory_index(client, settings=_settings(250_000), page_ids=5)
+    made = memory_index_with_state(client, settings=_settings(250_000), page_ids=5)
+    index, state = made.index, made.state
     ids = [c.id for c in index.create_children(30)]
     index.compact(full=True)
-    assert index._core.cache.ids >= 25  # the writer holds its pages
-    checkpoint_pages = list(index._run(flows.read_view(index._core)).base.pages)
+    assert state.cache.ids >= 25  # the writer holds its pages
+    checkpoint_pages = list(made.run(flows.read_view(state)).base.pages)
     client.conversations.delete(checkpoint_pages[1])
     report = index.verify()
     assert not report.ok

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from linkedthreads import IndexSettings, RetryPolicy, ThreadIndex
-from tests.conftest import memory_index
+from tests.conftest import examples, memory_index
 from tests.memory_client import MemoryClient
 
 
@@ -150,7 +150,7 @@ class IndexMachine(RuleBasedStateMachine):
 
 TestIndexMachine = IndexMachine.TestCase
 TestIndexMachine.settings = settings(
-    max_examples=150,
+    max_examples=examples(150),  # 30 in the fast loop
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

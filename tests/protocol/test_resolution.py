@@ -12,7 +12,7 @@ import pytest
 from linkedthreads import APIRequestError, IndexSettings, RetryPolicy, ThreadIndex
 from linkedthreads._codec import encode_ids
 from linkedthreads._journal import Checkpoint, Record, dump_records, parse_entry
-from tests.conftest import memory_index
+from tests.conftest import memory_index, memory_index_with_state
 from tests.memory_client import MemoryClient
 
 
@@ -164,15 +164,15 @@ def test_a_full_overlay_fits_a_checkpoint_record(kind: str, codec: str) -> None:
             return "thread_" + "".join(rng.choices(string.ascii_letters + string.digits, k=24))
         return "conv_" + "".join(rng.choices("0123456789abcdef", k=48))
 
-    core = memory_index(MemoryClient(kind), codec=codec)._core
-    limit, page = core.overlay_limit, core.page_capacity
+    state = memory_index_with_state(MemoryClient(kind), codec=codec).state
+    limit, page = state.overlay_limit, state.page_capacity
     pages_hold = {
         "ascii": {"conversations": 313, "threads": 421},
         "dense": {"conversations": 718, "threads": 964},
     }
     assert limit == page == pages_hold[codec][kind]
     page_list: list[str] = []
-    while len(encode_ids([*page_list, "x"])) <= core.settings.max_record_chars / 8:
+    while len(encode_ids([*page_list, "x"])) <= state.settings.max_record_chars / 8:
         page_list.append(some_id())
     hidden = frozenset(some_id() for _ in range(limit))
     checkpoint = Checkpoint(
@@ -186,4 +186,4 @@ def test_a_full_overlay_fits_a_checkpoint_record(kind: str, codec: str) -> None:
         nonces=tuple(f"{rng.getrandbits(64):016x}.{i % 20}" for i in range(128)),
     )
     text = dump_records([Record(op="ckpt", checkpoint=checkpoint)], "0" * 16 + ".0")
-    assert len(text) <= core.settings.max_record_chars
+    assert len(text) <= state.settings.max_record_chars

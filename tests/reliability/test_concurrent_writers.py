@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BACKENDS_THREADS_SLOW
 from torture.configs import BACKENDS, concurrent_config, repeats
 from torture.report import merge
 from torture.runs import run_concurrent
@@ -32,7 +33,7 @@ def trials(backend: str, *, faults: bool):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.timeout(TIMEOUT)
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_concurrent_writers(backend: str) -> None:
     """Eight processes, no faults: the history holds, nothing is orphaned, destroy() leaves
     nothing of the index behind."""
@@ -45,6 +46,7 @@ def test_concurrent_writers(backend: str) -> None:
     assert report.page_orphans == 0, report.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(TIMEOUT)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_under_faults(backend: str) -> None:

@@ -7,6 +7,8 @@ verify(repair=True) forgets every dangling ID and nothing else."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from torture.configs import BACKENDS, crash_config, repeats
@@ -14,6 +16,7 @@ from torture.report import merge
 from torture.runs import run_crashes
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240 * repeats())
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_crashes(backend: str) -> None:
@@ -25,4 +28,17 @@ def test_crashes(backend: str) -> None:
     assert not report.problems, report.summary()
     assert report.crashes >= kills
     assert report.observations >= kills
+    assert report.orphans == report.orphans_explained
+
+
+@pytest.mark.timeout(240)
+def test_a_few_crashes() -> None:
+    """The fast loop's crash trial: the run above on conversations, with 3 SIGKILLs by the
+    parent instead of 12 (``test_crashes`` runs both backends in full)."""
+    cfg = dataclasses.replace(crash_config("conversations"), kills=3)
+    report = run_crashes(cfg)
+    print(report.summary())
+    assert not report.problems, report.summary()
+    assert report.crashes >= cfg.kills
+    assert report.observations >= cfg.kills
     assert report.orphans == report.orphans_explained

@@ -33,7 +33,7 @@ from linkedthreads import (
     ThreadIndex,
     UnsupportedFormatError,
 )
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import raw_client
 from torture.journal import checkpoints
 from torture.objects import (
@@ -435,6 +435,7 @@ def test_page_altered(built: Built) -> None:
     assert built.fresh().verify().problems == []
 
 
+@pytest.mark.slow
 def test_page_deleted_is_repaired(built: Built) -> None:
     """A page deleted by hand: verify() reports it, verify(repair=True) rebuilds from the
     journal, and the list is intact."""
@@ -586,6 +587,7 @@ def test_server_failing_forever(built: Built, kind: str) -> None:
     assert built.listed() == [*built.want, extra]
 
 
+@pytest.mark.slow
 def test_retry_after_is_honoured(built: Built) -> None:
     """429 with retry-after: 1 on every request: a policy of 3 attempts waits twice ~1 s
     (the one test that sleeps), then APIRequestError 429."""

@@ -17,6 +17,7 @@ from torture.configs import BACKENDS, concurrent_config, crash_config, keys_mang
 from torture.runs import run_concurrent, run_crashes
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_writers_on_a_server_that_mangles_keys(backend: str) -> None:
@@ -29,6 +30,7 @@ def test_concurrent_writers_on_a_server_that_mangles_keys(backend: str) -> None:
     assert report.ascii_checkpoints > 0, report.summary()  # the run did fall back
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_crashes_on_a_server_that_mangles_keys(backend: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import start_emulator
 from torture.model import FAULTS, run_model
 

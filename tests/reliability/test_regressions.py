@@ -23,7 +23,7 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import raw_client, start_emulator
 from torture.journal import checkpoints, referenced_index_objects
 from torture.objects import fake_ids, read_journal_texts, retrieve_metadata
@@ -56,7 +56,7 @@ def through(emu: Any, transport: httpx2.BaseTransport) -> openai.OpenAI:
 
 
 @pytest.fixture
-def held(emu: Any) -> Iterator[tuple[openai.OpenAI, Hold]]:
+def holdable_client(emu: Any) -> Iterator[tuple[openai.OpenAI, Hold]]:
     """A client whose requests can be held (closed after the test)."""
     hold = Hold()
     client = through(emu, hold)
@@ -74,12 +74,12 @@ def held(emu: Any) -> Iterator[tuple[openai.OpenAI, Hold]]:
 # missed by destroy(). Seen in the torture runs whenever two threads share an instance
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_pending_checkpoint_is_not_dropped(
-    emu: Any, raw: openai.OpenAI, held: tuple[openai.OpenAI, Hold], backend: str
+    emu: Any, raw: openai.OpenAI, holdable_client: tuple[openai.OpenAI, Hold], backend: str
 ) -> None:
     """Thread A's create_child computes a checkpoint (writing a page) and then waits in its
     create request; meanwhile compact() on the same instance computes and appends its own.
     No index object may be left that no checkpoint references."""
-    client, hold = held
+    client, hold = holdable_client
     ix = ThreadIndex.create(
         client,
         backend=backend,
@@ -114,6 +114,7 @@ def test_pending_checkpoint_is_not_dropped(
 # The checkpoint record then exceeds max_record_chars (the bound the settings promise) and, once
 # past the server's text limit, every compaction fails and takes the user's write with it (same
 # append): create_child raises after creating its child, an orphan
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_one_added_object_does_not_stop_paging(backend: str) -> None:
     """add() of an object created elsewhere, then many create_child: compaction still cuts
@@ -149,9 +150,10 @@ def test_one_added_object_does_not_stop_paging(backend: str) -> None:
 # read_pages(), whose PageGone is caught only by list_ids(); when a compaction elsewhere
 # collects a page under them they raise the internal PageGone (message: the bare page ID)
 # instead of starting over or raising ConcurrentChangeError
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_page_collected_under_a_compaction(
-    emu: Any, raw: openai.OpenAI, held: tuple[openai.OpenAI, Hold], backend: str
+    emu: Any, raw: openai.OpenAI, holdable_client: tuple[openai.OpenAI, Hold], backend: str
 ) -> None:
     """Instance A rebuilds (reading pages) while instance B rewrites and then collects the
     page A is about to read: A gets ConcurrentChangeError or succeeds, never PageGone."""
@@ -162,7 +164,7 @@ def test_page_collected_under_a_compaction(
     b.add_many(fakes)
     b.compact(full=True)
     first_page = checkpoints(b_client, backend, b.root_id)[-1][1].pages[0]
-    a_client, hold = held
+    a_client, hold = holdable_client
     a = ThreadIndex.open(a_client, b.root_id, settings=settings)
     hold.match = lambda r: r.method == "GET" and r.url.path.endswith(first_page)
     outcome: list[BaseException | None] = []
@@ -284,6 +286,7 @@ class Gate(httpx2.BaseTransport):
         self.inner.close()
 
 
+@pytest.mark.slow
 def test_collection_never_deletes_a_page_a_landing_checkpoint_names(
     emu: Any, raw: openai.OpenAI
 ) -> None:

@@ -19,6 +19,7 @@ import openai
 import pytest
 
 from linkedthreads import ThreadIndex
+from tests.conftest import BACKENDS_THREADS_SLOW
 from torture.configs import BACKENDS, repeats, scope_config
 from torture.journal import scope_records
 from torture.objects import read_journal_texts, retrieve_metadata
@@ -51,8 +52,8 @@ def check(backend: str, mode: str, *, long: bool) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("mode", SHORT)
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", [SHORT[0], pytest.param(SHORT[1], marks=pytest.mark.slow)])
+@pytest.mark.parametrize("backend", BACKENDS_THREADS_SLOW)
 def test_racing_for_new_scopes(backend: str, mode: str) -> None:
     check(backend, mode, long=False)
 

@@ -20,7 +20,7 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-from torture.configs import BACKENDS
+from tests.conftest import BACKENDS_THREADS_SLOW as BACKENDS
 from torture.emulator import start_emulator
 from torture.objects import fake_ids
 

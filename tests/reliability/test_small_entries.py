@@ -12,6 +12,7 @@ from torture.configs import concurrent_config, crash_config, small_entries
 from torture.runs import run_concurrent, run_crashes
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_concurrent_writers_on_a_small_entry_server() -> None:
     report = run_concurrent(small_entries(concurrent_config("conversations", faults=False)))
@@ -22,6 +23,7 @@ def test_concurrent_writers_on_a_small_entry_server() -> None:
     assert report.page_orphans == 0, report.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_crashes_on_a_small_entry_server() -> None:
     report = run_crashes(small_entries(crash_config("threads")))

@@ -111,6 +111,7 @@ def test_list_newest_first_and_more_on_scroll(
     shot(page, "list")
 
 
+@pytest.mark.slow
 def test_open_one_as_a_chat_and_a_script_stays_text(
     page: Any, served: Served, index: ThreadIndex
 ) -> None:
@@ -163,6 +164,7 @@ def test_delete_one_after_confirming(page: Any, served: Served, index: ThreadInd
     assert list(index.all()) == [ids[0], ids[2]]
 
 
+@pytest.mark.slow
 def test_delete_several(page: Any, served: Served, index: ThreadIndex) -> None:
     ids = seed(index, 5)
     sign_in(page, served)
@@ -176,6 +178,7 @@ def test_delete_several(page: Any, served: Served, index: ThreadIndex) -> None:
     assert list(index.all()) == [ids[0], ids[4]]
 
 
+@pytest.mark.slow
 def test_purge_previews_then_deletes_with_progress(
     page: Any, served: Served, index: ThreadIndex
 ) -> None:
@@ -194,6 +197,7 @@ def test_purge_previews_then_deletes_with_progress(
     assert list(index.all()) == [i for n, i in enumerate(ids) if n % 3 != 2]
 
 
+@pytest.mark.slow
 def test_verify_and_repair(page: Any, served: Served, index: ThreadIndex, emulator: Any) -> None:
     ids = seed(index, 4)
     sign_in(page, served)
@@ -208,6 +212,7 @@ def test_verify_and_repair(page: Any, served: Served, index: ThreadIndex, emulat
     assert list(index.all()) == ids[1:]
 
 
+@pytest.mark.slow
 def test_export_csv_and_json(page: Any, served: Served, index: ThreadIndex) -> None:
     ids = seed(index, 4)
     sign_in(page, served)

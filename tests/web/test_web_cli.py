@@ -29,6 +29,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_serve_prints_a_url_that_signs_in(tmp_path: Path) -> None:
     env = {**os.environ, "LINKEDTHREADS_STATE_DIR": str(tmp_path), "LINKEDTHREADS_LOCAL": "1"}
     env.pop("OPENAI_API_KEY", None)
