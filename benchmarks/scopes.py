@@ -128,11 +128,25 @@ def _protocol() -> tuple[str, str, str, Any, Any]:
     return constants.TAG_KEY, constants.ROOT_TAG, constants.CODEC_KEY, flush, read_view
 
 
-def _state_of(index: ThreadIndex) -> Any:
-    """The instance state of an opened index (its root's backend, alphabet, capacity)."""
-    state = getattr(index, "_core", None) or getattr(index, "_state", None)
-    assert state is not None, "the index's state has moved: update benchmarks/scopes.py"
-    return state
+class _Protocol:
+    """The protocol's own state and executor for the index ``index`` opened, built as the
+    front end builds them (no read of the front end's private state): the cheap population
+    runs format flows on them."""
+
+    def __init__(self, client: openai.OpenAI, index: ThreadIndex) -> None:
+        from linkedthreads._backends import make_backend
+        from linkedthreads._frontend import index_state
+        from linkedthreads._transport import SyncExecutor
+
+        backend = make_backend("conversations")
+        metadata = client.conversations.retrieve(index.root_id).metadata or {}
+        self.state = index_state(backend, index.root_id, metadata, SETTINGS)
+        self.executor = SyncExecutor(client, backend, SETTINGS.retry, SETTINGS.read_concurrency)
+
+    def run(self, flow: Any) -> Any:
+        from linkedthreads._index import run_sync
+
+        return run_sync(self.executor, flow)
 
 
 def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]:
@@ -145,7 +159,8 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
     from linkedthreads._protocol import scopes as _scopes
 
     tag_key, root_tag, codec_key, flush, _ = _protocol()
-    core = _state_of(index)
+    protocol = _Protocol(bench.client, index)
+    core = protocol.state
     header = {tag_key: root_tag, codec_key: core.alphabet.name, _scopes.PARENT_KEY: core.root_id}
     started = time.perf_counter()
     create_seconds = 0.0
@@ -157,7 +172,7 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
         )
         create_seconds += time.perf_counter() - t
         records = [Record(op="scope", name=n, target=r) for n, r in zip(names, roots, strict=True)]
-        index._run(flush(core, records))
+        protocol.run(flush(core, records))
     index.compact()
     return {
         "scopes": s,
@@ -166,16 +181,17 @@ def _populate_scopes(bench: Bench, index: ThreadIndex, s: int) -> dict[str, Any]
     }
 
 
-def _directory(index: ThreadIndex, listed: list[tuple[str, str]]) -> dict[str, int]:
+def _directory(bench: Bench, index: ThreadIndex, listed: list[tuple[str, str]]) -> dict[str, int]:
     """The density the medium allows for a name and an ID (the pairs of the listing, packed
     as a bucket packs them, that one object holds), and the buckets the checkpoint has."""
     from linkedthreads._codec import chunk_for_pages
 
     *_, read_view = _protocol()
-    core = _state_of(index)
+    protocol = _Protocol(bench.client, index)
+    core = protocol.state
     flat = [part for pair in listed for part in pair]
     chunk, _ = next(chunk_for_pages(flat, core.capacity), ([], False))
-    view = index._run(read_view(core))
+    view = protocol.run(read_view(core))
     return {"density": len(chunk) // 2, "buckets": len(view.base.scope_buckets)}
 
 
@@ -235,7 +251,7 @@ def _ours(bench: Bench, s: int, k: int) -> dict[str, Any]:
     reader = ThreadIndex.open(bench.fresh_client(), root_id, settings=SETTINGS)
     out["scopes"], listed = bench.measure(lambda: list(reader.scopes()))
     out["scopes"]["listed"] = len(listed)
-    out["scopes"].update(_directory(index, listed))
+    out["scopes"].update(_directory(bench, index, listed))
 
     warm = index.scope(USER)
     warm.latest(1)  # the scope found: what a sidebar pays on its next look

@@ -1,16 +1,19 @@
 """``fetch(ids)``: the children themselves for a screen of IDs, over HTTP on the emulator,
-both backends, sync and async. Counted: requests (one per distinct ID), rounds (batches the
-executor sends concurrently: ceil(n / ``concurrency``), 32 by default) and reads in flight at
-once (a barrier that every read of a round must reach); never seconds."""
+both backends, sync and async. Counted: requests (one per distinct ID) and reads in flight
+at once (a barrier at the SDK's HTTP transport that every read of a round must reach);
+never seconds. The rounds themselves (ceil(n / ``concurrency``), 32 by default) are the
+flow's batches: ``tests/protocol/test_fetch_rounds.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import math
+import re
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
+import openai
 import pytest
 
 from linkedthreads import (
@@ -22,48 +25,93 @@ from linkedthreads import (
     ThreadIndex,
 )
 
+CHILD_READ = re.compile(r"^/v1/(conversations|threads)/[^/]+$")
+
+
+class Gate:
+    """Holds each HTTP read of one object until ``n`` are in flight at once (a reusable
+    barrier at the SDK's transport): a round that sends fewer together fails (after 10 s)
+    instead of passing slowly. Closed (``n`` None) it lets everything through."""
+
+    def __init__(self) -> None:
+        self.n: int | None = None
+        self._barrier: threading.Barrier | None = None
+        self._arrived = 0
+        self._event: asyncio.Event | None = None
+
+    def hold(self, n: int) -> None:
+        self.n, self._arrived = n, 0
+        self._barrier = threading.Barrier(n, timeout=10)
+        self._event = None
+
+    def holds(self, request: httpx2.Request) -> bool:
+        return (
+            self.n is not None
+            and request.method == "GET"
+            and bool(CHILD_READ.match(request.url.path))
+        )
+
+    def wait(self) -> None:
+        assert self._barrier is not None
+        self._barrier.wait()
+
+    async def wait_async(self) -> None:
+        assert self.n is not None
+        if self._event is None:
+            self._event = asyncio.Event()
+        event = self._event
+        self._arrived += 1
+        if self._arrived % self.n == 0:
+            self._event = None  # the next n wait on a new one
+            event.set()
+        await asyncio.wait_for(event.wait(), 10)
+
+
+class GatedTransport(httpx2.HTTPTransport):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.gate.holds(request):
+            self.gate.wait()
+        return super().handle_request(request)
+
+
+class AsyncGatedTransport(httpx2.AsyncHTTPTransport):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.gate.holds(request):
+            await self.gate.wait_async()
+        return await super().handle_async_request(request)
+
 
 class Surface:
-    """One awaitable surface over ThreadIndex or AsyncThreadIndex, counting rounds."""
+    """One awaitable surface over ThreadIndex or AsyncThreadIndex, its SDK client's
+    transport gated (``gate.hold(n)``)."""
 
     def __init__(self, mode: str, emulator: Any) -> None:
         self.mode = mode
-        self.client: Any = emulator.async_client() if mode == "async" else emulator.client()
-        self.rounds: list[int] = []  # the size of each batch sent concurrently
+        self.gate = Gate()
+        if mode == "async":
+            http: Any = openai.DefaultAsyncHttpxClient(transport=AsyncGatedTransport(self.gate))
+            self.client: Any = emulator.async_client(http_client=http)
+        else:
+            http = openai.DefaultHttpxClient(transport=GatedTransport(self.gate))
+            self.client = emulator.client(http_client=http)
 
     async def create(self, backend: str, **kwargs: Any) -> Any:
         if self.mode == "async":
-            index: Any = await AsyncThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
-        else:
-            index = ThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
-        self.count_rounds(index)
-        return index
+            return await AsyncThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
+        return ThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
 
     async def open(self, root_id: str, **kwargs: Any) -> Any:
         if self.mode == "async":
-            index: Any = await AsyncThreadIndex.open(self.client, root_id, **kwargs)
-        else:
-            index = ThreadIndex.open(self.client, root_id, **kwargs)
-        self.count_rounds(index)
-        return index
-
-    def count_rounds(self, index: Any) -> None:
-        executor = index._executor
-        send = executor.execute_many
-        if self.mode == "async":
-
-            async def counted_async(requests: Any, width: Any = None) -> Any:
-                self.rounds.append(len(requests))
-                return await send(requests, width)
-
-            executor.execute_many = counted_async
-        else:
-
-            def counted(requests: Any, width: Any = None) -> Any:
-                self.rounds.append(len(requests))
-                return send(requests, width)
-
-            executor.execute_many = counted
+            return await AsyncThreadIndex.open(self.client, root_id, **kwargs)
+        return ThreadIndex.open(self.client, root_id, **kwargs)
 
     async def call(self, index: Any, name: str, *args: Any, **kwargs: Any) -> Any:
         result = getattr(index, name)(*args, **kwargs)
@@ -83,34 +131,6 @@ async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterato
     await s.close()
 
 
-def all_in_flight(surface: Surface, index: Any, n: int) -> None:
-    """Make every request of ``index`` wait until ``n`` are in flight at once: a round that
-    sends fewer at a time fails (BrokenBarrierError after 10 s) instead of passing slowly."""
-    executor = index._executor
-    execute = executor.execute
-    if surface.mode == "async":
-        arrived = 0
-        everyone = asyncio.Event()
-
-        async def gathered(request: Any) -> Any:
-            nonlocal arrived
-            arrived += 1
-            if arrived == n:
-                everyone.set()
-            await asyncio.wait_for(everyone.wait(), 10)
-            return await execute(request)
-
-        executor.execute = gathered
-    else:
-        barrier = threading.Barrier(n, timeout=10)
-
-        def waited(request: Any) -> Any:
-            barrier.wait()
-            return execute(request)
-
-        executor.execute = waited
-
-
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
 @pytest.mark.parametrize("read_concurrency", [4, 8])
 async def test_a_sidebar_is_the_listing_then_one_round_whatever_read_concurrency(
@@ -127,11 +147,10 @@ async def test_a_sidebar_is_the_listing_then_one_round_whatever_read_concurrency
     reader = await surface.open(writer.root_id, settings=settings)
     page = await surface.call(reader, "latest", 20)
     assert page == [c.id for c in made][::-1][:20]
-    before, surface.rounds = reader.requests, []
-    all_in_flight(surface, reader, 20)
+    before = reader.requests
+    surface.gate.hold(20)
     objects = await surface.call(reader, "fetch", page)
     assert reader.requests - before == 20
-    assert surface.rounds == [20]
     assert [o.id for o in objects] == page
     assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(22, 2, -1)]
     assert all(o.metadata["linkedthreads"] == f"in:{writer.root_id}" for o in objects)
@@ -183,21 +202,21 @@ async def test_concurrency_sets_the_rounds(surface: Surface, concurrency: int) -
     many in flight at once, the same requests."""
     index = await surface.create("conversations")
     made = [c.id for c in await surface.call(index, "create_children", 40)]
-    before, surface.rounds = index.requests, []
-    all_in_flight(surface, index, min(concurrency, 40))
+    before = index.requests
+    surface.gate.hold(min(concurrency, 40))
     objects = await surface.call(index, "fetch", made, concurrency=concurrency)
     assert [o.id for o in objects] == made
     assert index.requests - before == 40
-    assert len(surface.rounds) == math.ceil(40 / concurrency)
-    assert max(surface.rounds) == min(40, concurrency)
 
 
 async def test_the_default_is_one_round_of_32(surface: Surface) -> None:
     index = await surface.create("conversations")
     made = [c.id for c in await surface.call(index, "create_children", 40)]
-    surface.rounds = []
-    await surface.call(index, "fetch", made)
-    assert surface.rounds == [32, 8]
+    before = index.requests
+    surface.gate.hold(8)  # 32 then 8 in flight: each passes in groups of 8
+    objects = await surface.call(index, "fetch", made)
+    assert [o.id for o in objects] == made
+    assert index.requests - before == 40
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
@@ -273,11 +292,9 @@ async def test_a_users_sidebar_from_nothing(surface: Surface, backend: str) -> N
     opened = fresh.requests
     page = await surface.call(sidebar, "latest", 20)
     listing = sidebar.requests - opened
-    surface.rounds = []
-    all_in_flight(surface, fresh, 20)
+    surface.gate.hold(20)  # all 20 in flight at once, or the reads fail
     objects = await surface.call(sidebar, "fetch", page)
     assert listing <= 3  # the parent's journal (the lookup), the scope's (+ a page)
     assert sidebar.requests - opened - listing == 20
-    assert surface.rounds == [20]  # one round of 20 concurrent reads
     assert [o.metadata["title"] for o in objects] == [f"chat {n}" for n in range(24, 4, -1)]
     assert [o.id for o in objects] == [c.id for c in made][::-1][:20]

@@ -19,11 +19,14 @@ from linkedthreads import (
     UnsupportedFormatError,
 )
 from linkedthreads import _journal as journal
+from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, slot_capacity_bits
+from linkedthreads._frontend import index_state
 from linkedthreads._index import run_sync
 from linkedthreads._journal import Checkpoint, Overlay, Record, dump_records, parse_entry
 from linkedthreads._protocol import maintenance
 from linkedthreads._scope_dir import bucket_index, flush_layout, settle, settle_overlay
+from linkedthreads._transport import SyncExecutor
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 from .test_sync_async import Front, front, kind
@@ -113,14 +116,13 @@ async def test_open_by_name_costs_three_requests(front: Front, kind: str) -> Non
 async def test_first_write_costs_three_more(front: Front, kind: str) -> None:
     """After a read found no scope, its first create_child costs 2 + 3 (make the root,
     append the scope record, read it back); the next ones 2, as at the root."""
-    index = await front.create(backend=kind, settings=IndexSettings(compact_every=99))
-    index._core.compaction_countdown = 99
+    settings = IndexSettings(compact_every=99, first_compaction_after=99)  # no compaction here
+    index = await front.create(backend=kind, settings=settings)
     scope = index.scope("bob")
     assert await front.count(scope) == 0
     before = front.emulator.stats()["total"]
     await front.call(scope, "create_child")
     assert front.emulator.stats()["total"] - before == 5
-    scope._core.compaction_countdown = 99
     before = front.emulator.stats()["total"]
     await front.call(scope, "create_child")
     assert front.emulator.stats()["total"] - before == 2
@@ -223,7 +225,11 @@ def test_many_scopes_go_into_buckets(emulator: Any) -> None:
     assert max(costs) == 2
     assert min(costs) >= 1
     # A repair's rebuild from the whole journal (no base) carries the directory too.
-    run_sync(index._executor, maintenance.rebuild_from_journal(index._core))
+    backend = make_backend("conversations")
+    executor = SyncExecutor(emulator.client(), backend, settings.retry, 1)
+    root = emulator.client().conversations.retrieve(index.root_id)
+    state = index_state(backend, index.root_id, root.metadata or {}, settings)
+    run_sync(executor, maintenance.rebuild_from_journal(state))
     assert dict(ThreadIndex.open(emulator.client(), index.root_id).scopes()) == roots
     fresh.scope("u33").destroy()
     del roots["u33"]
