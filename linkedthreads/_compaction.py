@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ._codec import chunk_for_pages
-from ._journal import Overlay, VisibleIds
+from ._overlay import Overlay, VisibleIds
 
 __all__ = ["Layout", "PlannedPage", "Rebuilder", "incremental_layout"]
 

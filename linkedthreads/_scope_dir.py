@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from ._codec import chunk_for_pages
-from ._journal import Overlay, Record
+from ._journal import Record
+from ._overlay import Overlay
 
 __all__ = [
     "bucket_index",

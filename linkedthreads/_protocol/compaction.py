@@ -17,7 +17,8 @@ from linkedthreads._codec import (
 )
 from linkedthreads._compaction import PlannedPage, Rebuilder, incremental_layout
 from linkedthreads._errors import BackendUnavailableError, LinkedThreadsError, MetadataError
-from linkedthreads._journal import Checkpoint, Overlay, page_list_key, retirement_stamp
+from linkedthreads._journal import Checkpoint, page_list_key, retirement_stamp
+from linkedthreads._overlay import Overlay
 from linkedthreads._transport import Outcome
 
 from .constants import NONCE_MEMORY

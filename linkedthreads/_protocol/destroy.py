@@ -6,15 +6,8 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from linkedthreads._errors import CorruptIndexError, IndexNotFoundError
-from linkedthreads._journal import (
-    Checkpoint,
-    Entry,
-    Overlay,
-    Record,
-    VisibleIds,
-    dump_records,
-    written_by_append,
-)
+from linkedthreads._journal import Checkpoint, Entry, Record, dump_records, written_by_append
+from linkedthreads._overlay import Overlay, VisibleIds
 from linkedthreads._transport import NotFound
 
 from .children import delete_objects

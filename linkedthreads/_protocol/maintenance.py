@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from linkedthreads._errors import CorruptIndexError
-from linkedthreads._journal import Checkpoint, JournalScan, Overlay, Record, VisibleIds
+from linkedthreads._journal import Checkpoint, Record
+from linkedthreads._overlay import JournalScan, Overlay, VisibleIds
 from linkedthreads._results import IndexStats, VerifyReport
 from linkedthreads._transport import NotFound
 

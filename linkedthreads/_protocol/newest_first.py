@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from linkedthreads._journal import Overlay, VisibleIds
+from linkedthreads._overlay import Overlay, VisibleIds
 
 from .flow import Emit, Flow, PageGone
 from .pages import Learner, resolved, search_cache

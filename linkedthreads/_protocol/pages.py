@@ -8,7 +8,8 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from linkedthreads._journal import Checkpoint, Overlay, Record
+from linkedthreads._journal import Checkpoint, Record
+from linkedthreads._overlay import Overlay
 from linkedthreads._page_cache import Probe
 
 from .state import IndexState, Resolution

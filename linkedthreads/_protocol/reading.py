@@ -16,15 +16,12 @@ from linkedthreads._errors import (
 from linkedthreads._journal import (
     Checkpoint,
     Entry,
-    JournalScan,
-    Overlay,
     Record,
-    VisibleIds,
-    page_facts,
     page_list_key,
     parse_checkpoint_text,
     parse_entry,
 )
+from linkedthreads._overlay import JournalScan, Overlay, VisibleIds, page_facts
 from linkedthreads._spill import body_text
 from linkedthreads._transport import NotFound, Outcome
 

@@ -21,7 +21,8 @@ from linkedthreads._codec import (
     slot_capacity_bits,
 )
 from linkedthreads._errors import IndexNotFoundError
-from linkedthreads._journal import SCOPE_OPS, Checkpoint, JournalScan, Record
+from linkedthreads._journal import SCOPE_OPS, Checkpoint, Record
+from linkedthreads._overlay import JournalScan
 from linkedthreads._page_cache import PageCache
 from linkedthreads._settings import IndexSettings
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linkedthreads._journal import Checkpoint, JournalScan, Overlay
+from linkedthreads._journal import Checkpoint
+from linkedthreads._overlay import JournalScan, Overlay
 
 
 @dataclass

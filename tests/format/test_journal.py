@@ -12,15 +12,13 @@ from linkedthreads._codec import encode_ids
 from linkedthreads._errors import CorruptIndexError
 from linkedthreads._journal import (
     Checkpoint,
-    Overlay,
     Record,
     dump_records,
-    fold_pages,
-    page_facts,
     page_list_key,
     parse_entry,
     retirement_stamp,
 )
+from linkedthreads._overlay import Overlay, fold_pages, page_facts
 
 IDS = [f"thread_{i:024d}" for i in range(12)]
 some_ids = st.lists(st.sampled_from(IDS), unique=True, max_size=6)

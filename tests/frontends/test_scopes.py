@@ -23,7 +23,8 @@ from linkedthreads._backends import make_backend
 from linkedthreads._codec import ASCII, slot_capacity_bits
 from linkedthreads._frontend import index_state
 from linkedthreads._index import run_sync
-from linkedthreads._journal import Checkpoint, Overlay, Record, dump_records, parse_entry
+from linkedthreads._journal import Checkpoint, Record, dump_records, parse_entry
+from linkedthreads._overlay import Overlay
 from linkedthreads._protocol import maintenance
 from linkedthreads._scope_dir import bucket_index, flush_layout, settle, settle_overlay
 from linkedthreads._transport import SyncExecutor
