@@ -483,8 +483,9 @@ class AsyncThreadIndex(IndexProperties):
         scopes whose root is gone. A child counts as deleted only when a read sent
         ``read_lag_seconds`` after the journal read that listed it answers 404; one that
         answered sooner is read again then (docs/design.md 8.4).
-        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), and as much again
-        for each scope."""
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), + the scope
+        directory's buckets (none below some 270 scopes), + one read per scope and each
+        scope's own verify."""
         core = await self._ready(create=False)
         if core is None:
             return VerifyReport()

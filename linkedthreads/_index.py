@@ -450,8 +450,9 @@ class ThreadIndex(IndexProperties):
         Scopes are verified too (their reports in ``report.scopes``); a scope whose root is
         gone is reported in ``missing_scopes`` and, with ``repair``, dropped from the parent
         (its next write makes it afresh).
-        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), + 1 + one read per
-        scope, + each scope's own verify."""
+        Cost: 1 + pages + N (+ 1 per child that answered 404 too soon), + the scope
+        directory's buckets (none below some 270 scopes), + one read per scope and each
+        scope's own verify."""
         core = self._ready(create=False)
         if core is None:
             return VerifyReport()

@@ -44,6 +44,14 @@ def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     pages from the whole journal. A child is dangling only once its absence is confirmed
     (docs/design.md 8.4).
     """
+    report, _ = yield from verify_view(state, repair)
+    return report
+
+
+def verify_view(state: IndexState, repair: bool) -> Flow[tuple[VerifyReport, View | None]]:
+    """``verify``, and the view of the journal it checked: what else there is to check in
+    it (the scope directory, 4.8) is read from it, not read again. None when a repair
+    wrote to the index after that read."""
     for attempt in range(3):
         report = VerifyReport()
         view = yield from read_view(state)
@@ -65,7 +73,8 @@ def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
             yield from rebuild_from_journal(state)
             report.repaired = True
             yield from _count_repaired(state, report)
-        return report
+            return report, None
+        return report, view
     report.children = len(set(ids))
     report.dangling = yield from confirmed_absent(state, ids, listed_by)
     if repair and (report.dangling or report.duplicates or not view.overlay.exact):
@@ -73,7 +82,8 @@ def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
             yield from flush(state, [Record(op="rm", ids=tuple(report.dangling))])
         yield from compact(state, full=True)
         report.repaired = True
-    return report
+        return report, None
+    return report, view
 
 
 def _count_repaired(state: IndexState, report: VerifyReport) -> Flow[None]:

@@ -26,7 +26,7 @@ from .compaction import maybe_compact
 from .constants import CODEC_KEY, ROOT_TAG, TAG_KEY
 from .destroy import destroy
 from .flow import Flow, PageGone, Pause, send
-from .maintenance import confirmed_absent, verify
+from .maintenance import confirmed_absent, verify_view
 from .reading import cached_pages, load_checkpoint, read_view
 from .state import IndexState, index_gone
 from .view import View
@@ -112,6 +112,11 @@ def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
     then the newer ones in the order made. Cost: 1 request + the buckets, read concurrently:
     about ceil(S / density)."""
     view = yield from read_view(parent)
+    return (yield from _listed(parent, view))
+
+
+def _listed(parent: IndexState, view: View) -> Flow[list[tuple[str, str]]]:
+    """The scopes that ``view`` of ``parent`` states (+ its buckets, read concurrently)."""
     buckets = view.base.scope_buckets
     merged: dict[str, str] = {}
     for content in (yield from cached_pages(parent, buckets)):
@@ -243,8 +248,9 @@ def verify_tree(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     """``verify`` of ``state``, then of every scope it names: a scope whose root is
     gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
     entry is dropped (``unscope``), so that the name is made afresh by its next write."""
-    report = yield from verify(state, repair)
-    pairs = yield from listing(state)
+    report, view = yield from verify_view(state, repair)
+    # The scopes of the journal that verify read, or, when a repair wrote since, read anew.
+    pairs = yield from (listing(state) if view is None else _listed(state, view))
     listed_by = state.env.monotonic()  # every root listed existed by now
     missing = yield from confirmed_absent(state, [root for _, root in pairs], listed_by)
     gone = set(missing)

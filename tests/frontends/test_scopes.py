@@ -129,6 +129,21 @@ async def test_first_write_costs_three_more(front: Front, kind: str) -> None:
     assert front.emulator.stats()["total"] - before == 2
 
 
+async def test_verify_reads_the_parents_journal_once(front: Front, kind: str) -> None:
+    """``verify`` lists the scopes from the journal it read for its own check: the root's
+    journal (1) and its child (1), the scope's root (1: it exists), then the scope's own
+    verify, its journal (1) and its child (1)."""
+    index = await front.create(backend=kind)
+    await front.call(index, "create_child")
+    await front.call(index.scope("a"), "create_child")
+    fresh = await front.open(index.root_id)
+    before = front.emulator.stats()["total"]
+    report = await front.call(fresh, "verify")
+    assert report.ok
+    assert report.scopes["a"].children == 1
+    assert front.emulator.stats()["total"] - before == 5
+
+
 @pytest.mark.parametrize(
     "bad", ["", " lead", "trail ", "a\nb", "tab\there", "x" * 201, 42, None, "nul\x00"]
 )
