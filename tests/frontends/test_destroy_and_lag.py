@@ -22,18 +22,12 @@ from linkedthreads import (
     IndexSettings,
     ThreadIndex,
 )
-from tests.conftest import BACKENDS_THREADS_SLOW
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
 pytestmark = OWN_THREADS_CALLS  # some tests read threads with the SDK themselves
 
 LAG = 0.5  # the emulator's read-after-write lag in these tests (seconds)
 SETTINGS = IndexSettings(read_lag_seconds=1.0, commit_linger_seconds=0.0)
-
-
-@pytest.fixture(params=BACKENDS_THREADS_SLOW)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def content(kind: str) -> dict[str, Any]:

@@ -16,14 +16,9 @@ import httpx2
 import openai
 import pytest
 
-from linkedthreads import (
-    APIRequestError,
-    AsyncThreadIndex,
-    IndexSettings,
-    InvalidIdError,
-    RetryPolicy,
-    ThreadIndex,
-)
+from linkedthreads import APIRequestError, IndexSettings, InvalidIdError, RetryPolicy
+
+from .front import Front
 
 CHILD_READ = re.compile(r"^/v1/(conversations|threads)/[^/]+$")
 
@@ -89,44 +84,21 @@ class AsyncGatedTransport(httpx2.AsyncHTTPTransport):
         return await super().handle_async_request(request)
 
 
-class Surface:
-    """One awaitable surface over ThreadIndex or AsyncThreadIndex, its SDK client's
-    transport gated (``gate.hold(n)``)."""
+class GatedFront(Front):
+    """``Front`` whose SDK client's HTTP transport is gated (``gate.hold(n)``)."""
 
     def __init__(self, mode: str, emulator: Any) -> None:
-        self.mode = mode
         self.gate = Gate()
         if mode == "async":
             http: Any = openai.DefaultAsyncHttpxClient(transport=AsyncGatedTransport(self.gate))
-            self.client: Any = emulator.async_client(http_client=http)
         else:
             http = openai.DefaultHttpxClient(transport=GatedTransport(self.gate))
-            self.client = emulator.client(http_client=http)
-
-    async def create(self, backend: str, **kwargs: Any) -> Any:
-        if self.mode == "async":
-            return await AsyncThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
-        return ThreadIndex.create(self.client, backend=backend, **kwargs)  # type: ignore[arg-type]
-
-    async def open(self, root_id: str, **kwargs: Any) -> Any:
-        if self.mode == "async":
-            return await AsyncThreadIndex.open(self.client, root_id, **kwargs)
-        return ThreadIndex.open(self.client, root_id, **kwargs)
-
-    async def call(self, index: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(index, name)(*args, **kwargs)
-        return await result if self.mode == "async" else result
-
-    async def close(self) -> None:
-        if self.mode == "async":
-            await self.client.close()
-        else:
-            self.client.close()
+        super().__init__(mode, emulator, http_client=http)
 
 
 @pytest.fixture(params=["sync", "async"])
-async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[Surface]:
-    s = Surface(str(request.param), emulator)
+async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[GatedFront]:
+    s = GatedFront(str(request.param), emulator)
     yield s
     await s.close()
 
@@ -134,12 +106,12 @@ async def surface(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterato
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
 @pytest.mark.parametrize("read_concurrency", [4, 8])
 async def test_a_sidebar_is_the_listing_then_one_round_whatever_read_concurrency(
-    surface: Surface, backend: str, read_concurrency: int
+    surface: GatedFront, backend: str, read_concurrency: int
 ) -> None:
     """latest(20), then fetch: 20 requests in one round, all 20 in flight at once, whatever
     ``read_concurrency`` (page reads) is; the objects come in the order given, with their
     metadata and creation time."""
-    writer = await surface.create(backend)
+    writer = await surface.create(backend=backend)
     made = []
     for n in range(23):
         made.append(await surface.call(writer, "create_child", metadata={"title": f"chat {n}"}))
@@ -160,9 +132,9 @@ async def test_a_sidebar_is_the_listing_then_one_round_whatever_read_concurrency
 
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
 async def test_a_child_deleted_meanwhile_is_none_and_repeats_are_read_once(
-    surface: Surface, backend: str
+    surface: GatedFront, backend: str
 ) -> None:
-    index = await surface.create(backend)
+    index = await surface.create(backend=backend)
     a, b, c = (await surface.call(index, "create_children", 3))[:3]
     await surface.call(index, "delete", b.id)
     before = index.requests
@@ -175,9 +147,9 @@ async def test_a_child_deleted_meanwhile_is_none_and_repeats_are_read_once(
 
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
 async def test_bad_ids_are_refused_before_any_request(
-    surface: Surface, backend: str, emulator: Any
+    surface: GatedFront, backend: str, emulator: Any
 ) -> None:
-    index = await surface.create(backend)
+    index = await surface.create(backend=backend)
     (child,) = await surface.call(index, "create_children", 1)
     other = "thread_abc" if backend == "conversations" else "conv_abc"
     before, sent = index.requests, emulator.stats()["total"]
@@ -197,10 +169,10 @@ async def test_bad_ids_are_refused_before_any_request(
 
 
 @pytest.mark.parametrize("concurrency", [1, 8, 40])
-async def test_concurrency_sets_the_rounds(surface: Surface, concurrency: int) -> None:
+async def test_concurrency_sets_the_rounds(surface: GatedFront, concurrency: int) -> None:
     """``concurrency=`` overrides the default of 32: ceil(n / concurrency) rounds of that
     many in flight at once, the same requests."""
-    index = await surface.create("conversations")
+    index = await surface.create(backend="conversations")
     made = [c.id for c in await surface.call(index, "create_children", 40)]
     before = index.requests
     surface.gate.hold(min(concurrency, 40))
@@ -209,8 +181,8 @@ async def test_concurrency_sets_the_rounds(surface: Surface, concurrency: int) -
     assert index.requests - before == 40
 
 
-async def test_the_default_is_one_round_of_32(surface: Surface) -> None:
-    index = await surface.create("conversations")
+async def test_the_default_is_one_round_of_32(surface: GatedFront) -> None:
+    index = await surface.create(backend="conversations")
     made = [c.id for c in await surface.call(index, "create_children", 40)]
     before = index.requests
     surface.gate.hold(8)  # 32 then 8 in flight: each passes in groups of 8
@@ -221,9 +193,9 @@ async def test_the_default_is_one_round_of_32(surface: Surface) -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
 async def test_a_bad_concurrency_is_refused_before_any_request(
-    surface: Surface, emulator: Any, bad: Any
+    surface: GatedFront, emulator: Any, bad: Any
 ) -> None:
-    index = await surface.create("conversations")
+    index = await surface.create(backend="conversations")
     (child,) = await surface.call(index, "create_children", 1)
     sent = emulator.stats()["total"]
     with pytest.raises(ValueError, match="concurrency must be a positive integer"):
@@ -232,9 +204,9 @@ async def test_a_bad_concurrency_is_refused_before_any_request(
 
 
 async def test_an_error_other_than_404_is_raised_and_later_rounds_are_not_sent(
-    surface: Surface, emulator: Any
+    surface: GatedFront, emulator: Any
 ) -> None:
-    index = await surface.create("conversations")
+    index = await surface.create(backend="conversations")
     made = await surface.call(index, "create_children", 12)
     settings = IndexSettings(retry=RetryPolicy.none())
     reader = await surface.open(index.root_id, settings=settings)
@@ -246,10 +218,10 @@ async def test_an_error_other_than_404_is_raised_and_later_rounds_are_not_sent(
 
 
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
-async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend: str) -> None:
+async def test_a_scope_fetches_its_page_with_no_lookup(surface: GatedFront, backend: str) -> None:
     """A user's sidebar: the scope's latest(n), then fetch: n requests, and none to find
     the scope again (a scope shares its root's backend and settings)."""
-    root = await surface.create(backend)
+    root = await surface.create(backend=backend)
     user = root.scope("user-42")
     made = [await surface.call(user, "create_child", metadata={"title": f"t{n}"}) for n in range(5)]
     fresh = (await surface.open(root.root_id)).scope("user-42")
@@ -262,12 +234,12 @@ async def test_a_scope_fetches_its_page_with_no_lookup(surface: Surface, backend
 
 
 async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
-    surface: Surface, emulator: Any
+    surface: GatedFront, emulator: Any
 ) -> None:
     """The documented choice: fetch does not wait for a server's read lag (a screen must not
     pause); a child the server does not show yet is None, like a deleted one, and is
     there once the lag is over (read_after_write_lag_s of the emulator)."""
-    index = await surface.create("conversations")
+    index = await surface.create(backend="conversations")
     emulator.update_settings(read_after_write_lag_s=600)
     new = await surface.call(index, "create_child")
     before = index.requests
@@ -278,11 +250,11 @@ async def test_on_a_lagging_server_a_child_too_new_to_be_shown_is_none(
 
 
 @pytest.mark.parametrize("backend", ["conversations", "threads"])
-async def test_a_users_sidebar_from_nothing(surface: Surface, backend: str) -> None:
+async def test_a_users_sidebar_from_nothing(surface: GatedFront, backend: str) -> None:
     """The issue's sidebar, in a process that holds nothing but the root ID: open, the
     user's 20 newest, their objects: one round of 20 after the listing, at the default
     settings; every request counted."""
-    root = await surface.create(backend)
+    root = await surface.create(backend=backend)
     user = root.scope("user-42")
     made = [
         await surface.call(user, "create_child", metadata={"title": f"chat {n}"}) for n in range(25)

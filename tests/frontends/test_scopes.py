@@ -30,9 +30,7 @@ from linkedthreads._scope_dir import bucket_index, flush_layout, settle, settle_
 from linkedthreads._transport import SyncExecutor
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
-from .test_sync_async import Front, front, kind
-
-__all__ = ["front", "kind"]  # fixtures used here
+from .front import Front
 
 
 async def names(front: Front, index: Any) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,56 +17,8 @@ from linkedthreads import (
     RetryPolicy,
     ThreadIndex,
 )
-from tests.conftest import BACKENDS_THREADS_SLOW
 
-
-class Front:
-    """One async-shaped surface over either front end, so one test body serves both."""
-
-    def __init__(self, mode: str, emulator: Any) -> None:
-        self.mode = mode
-        self.emulator = emulator
-        self.client: Any = emulator.async_client() if mode == "async" else emulator.client()
-
-    async def create(self, **kwargs: Any) -> Any:
-        if self.mode == "async":
-            return await AsyncThreadIndex.create(self.client, **kwargs)
-        return ThreadIndex.create(self.client, **kwargs)
-
-    async def open(self, root_id: str, **kwargs: Any) -> Any:
-        if self.mode == "async":
-            return await AsyncThreadIndex.open(self.client, root_id, **kwargs)
-        return ThreadIndex.open(self.client, root_id, **kwargs)
-
-    async def call(self, index: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(index, name)(*args, **kwargs)
-        return await result if self.mode == "async" else result
-
-    async def listed(self, index: Any) -> list[str]:
-        if self.mode == "async":
-            return [i async for i in index.all()]
-        return list(index.all())
-
-    async def count(self, index: Any) -> int:
-        return await index.count() if self.mode == "async" else len(index)
-
-    async def contains(self, index: Any, id_: str) -> bool:
-        return await index.contains(id_) if self.mode == "async" else id_ in index
-
-
-@pytest.fixture(params=["sync", "async"])
-async def front(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[Front]:
-    surface = Front(str(request.param), emulator)
-    yield surface
-    if surface.mode == "async":
-        await surface.client.close()
-    else:
-        surface.client.close()
-
-
-@pytest.fixture(params=BACKENDS_THREADS_SLOW)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+from .front import Front
 
 
 async def test_lifecycle(front: Front, kind: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +25,8 @@ from linkedthreads import (
 from linkedthreads._tracking import Change, classify, created_id
 from tests.sdk_warnings import OWN_THREADS_CALLS
 
+from .front import Front, done
+
 # The tests make the user's threads calls (through a tracked client) themselves.
 pytestmark = OWN_THREADS_CALLS
 
@@ -36,10 +37,6 @@ APPEND = {
 CREATE = {"conversations": "POST /v1/conversations", "threads": "POST /v1/threads"}
 
 
-async def done(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 async def first_thread_of(stream: Any) -> str:
     """The thread an event stream of ``create_and_run(stream=True)`` names (read to its end)."""
     events = [e async for e in stream] if hasattr(stream, "__aiter__") else list(stream)
@@ -47,26 +44,15 @@ async def first_thread_of(stream: Any) -> str:
     return str(events[0].data.id)
 
 
-class Front:
-    """One async-shaped surface over either front end and its tracked client."""
+class TrackingFront(Front):
+    """``Front``, and the creating calls of the user's (tracked) client."""
 
-    def __init__(self, mode: str, emulator: Any) -> None:
-        self.mode = mode
-        self.emulator = emulator
-        self.client: Any = emulator.async_client() if mode == "async" else emulator.client()
-
-    async def create(self, backend: str, **kwargs: Any) -> Any:
-        cls = AsyncThreadIndex if self.mode == "async" else ThreadIndex
+    async def create(self, backend: str, **kwargs: Any) -> Any:  # type: ignore[override]
         settings = kwargs.pop("settings", None) or IndexSettings()
         # No upkeep read inside a counted test: the first compaction as late as it may be.
         late = dataclasses.replace(settings, first_compaction_after=settings.compact_every)
-        index = await done(cls.create(self.client, backend=backend, settings=late, **kwargs))
+        index = await super().create(backend=backend, settings=late, **kwargs)
         return index
-
-    async def listed(self, index: Any) -> list[str]:
-        if self.mode == "async":
-            return [i async for i in index.all()]
-        return list(index.all())
 
     async def creates(self, tracked: Any, kind: str) -> list[str]:
         """Every kind of creating call once; the IDs made, in order."""
@@ -97,14 +83,17 @@ class Front:
 
 
 @pytest.fixture(params=["sync", "async"])
-async def front(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[Front]:
-    surface = Front(str(request.param), emulator)
+async def front(request: pytest.FixtureRequest, emulator: Any) -> AsyncIterator[TrackingFront]:
+    """Overrides conftest's ``front``: with the tracked client's calls."""
+    surface = TrackingFront(str(request.param), emulator)
     yield surface
-    await done(surface.client.close())
+    await surface.close()
 
 
 @pytest.fixture(params=["conversations", "threads"])
 def kind(request: pytest.FixtureRequest) -> str:
+    """Overrides conftest's ``kind``: both backends in the fast loop too (tracking is per
+    backend SDK surface)."""
     return str(request.param)
 
 
@@ -180,7 +169,7 @@ def test_the_thread_of_an_event_stream_is_found_across_chunks(newline: bytes) ->
 # -- over HTTP -------------------------------------------------------------------------------
 
 
-async def test_each_creating_call_is_listed_once(front: Front, kind: str) -> None:
+async def test_each_creating_call_is_listed_once(front: TrackingFront, kind: str) -> None:
     """conversations.create, threads.create, create_and_run (plain and streamed): each listed
     once, for one append each when called one at a time."""
     index = await front.create(kind)
@@ -193,7 +182,7 @@ async def test_each_creating_call_is_listed_once(front: Front, kind: str) -> Non
     assert await front.listed(index) == made
 
 
-async def test_deletes_are_forgotten(front: Front, kind: str) -> None:
+async def test_deletes_are_forgotten(front: TrackingFront, kind: str) -> None:
     """A tracked delete forgets the ID (one append), whoever created the object; a delete that
     fails forgets nothing and adds no request."""
     index = await front.create(kind)
@@ -209,7 +198,7 @@ async def test_deletes_are_forgotten(front: Front, kind: str) -> None:
     assert front.emulator.stats()["total"] == 1
 
 
-async def test_other_calls_pass_untouched(front: Front, kind: str) -> None:
+async def test_other_calls_pass_untouched(front: TrackingFront, kind: str) -> None:
     """Reads, updates and appends through a tracked client cost exactly their own request."""
     index = await front.create(kind)
     tracked = index.track(front.client)
@@ -234,7 +223,7 @@ async def test_other_calls_pass_untouched(front: Front, kind: str) -> None:
     assert index.requests == before
 
 
-async def test_the_other_backend_is_not_tracked(front: Front, kind: str) -> None:
+async def test_the_other_backend_is_not_tracked(front: TrackingFront, kind: str) -> None:
     """A conversations index does not list threads, nor a threads index conversations."""
     index = await front.create(kind)
     tracked = index.track(front.client)
@@ -247,7 +236,7 @@ async def test_the_other_backend_is_not_tracked(front: Front, kind: str) -> None
     assert await front.listed(index) == []
 
 
-async def test_the_callers_client_is_unchanged(front: Front, kind: str) -> None:
+async def test_the_callers_client_is_unchanged(front: TrackingFront, kind: str) -> None:
     """track returns a copy on the caller's HTTP client; the caller's client keeps its own
     HTTP client, and what it creates is not listed."""
     http_before = front.client._client
@@ -264,24 +253,22 @@ async def test_the_callers_client_is_unchanged(front: Front, kind: str) -> None:
     assert await front.listed(index) == []
 
 
-async def test_an_index_never_tracks_itself(front: Front, kind: str) -> None:
+async def test_an_index_never_tracks_itself(front: TrackingFront, kind: str) -> None:
     """An index opened or created on a tracked client sends its own requests untracked: its
     root and pages are never listed, in its own index or in the one tracking."""
     first = await front.create(kind)
     tracked = first.track(front.client)
-    second = await done(
-        (AsyncThreadIndex if front.mode == "async" else ThreadIndex).create(tracked, backend=kind)
-    )
-    same = await done(
-        (AsyncThreadIndex if front.mode == "async" else ThreadIndex).open(tracked, first.root_id)
-    )
+    second = await done(front.index_class.create(tracked, backend=kind))
+    same = await done(front.index_class.open(tracked, first.root_id))
     await done(same.create_children(3))
     await done(second.create_child())
     assert len(await front.listed(first)) == 3
     assert len(await front.listed(second)) == 1
 
 
-async def test_a_failed_append_raises_naming_the_created_object(front: Front, kind: str) -> None:
+async def test_a_failed_append_raises_naming_the_created_object(
+    front: TrackingFront, kind: str
+) -> None:
     """When the record cannot be appended, the create raises TrackingError with the ID; the
     SDK does not retry the create; ``index.add`` then lists it."""
     settings = IndexSettings(retry=RetryPolicy.instant(3))
@@ -302,7 +289,7 @@ async def test_a_failed_append_raises_naming_the_created_object(front: Front, ki
     assert await front.listed(index) == [error.object_id]
 
 
-async def test_a_failed_append_after_a_delete_names_it(front: Front, kind: str) -> None:
+async def test_a_failed_append_after_a_delete_names_it(front: TrackingFront, kind: str) -> None:
     """A delete whose rm cannot be appended raises TrackingError (created False) naming it."""
     index = await front.create(kind, settings=IndexSettings(retry=RetryPolicy.instant(2)))
     tracked = index.track(front.client)
@@ -315,7 +302,7 @@ async def test_a_failed_append_after_a_delete_names_it(front: Front, kind: str) 
     assert made in await front.listed(index)
 
 
-async def test_a_refused_create_records_nothing(front: Front, kind: str) -> None:
+async def test_a_refused_create_records_nothing(front: TrackingFront, kind: str) -> None:
     """A create the server refuses (400) adds no request and leaves the group commit clean."""
     index = await front.create(kind)
     tracked = index.track(front.client)
@@ -328,7 +315,7 @@ async def test_a_refused_create_records_nothing(front: Front, kind: str) -> None
     assert made in await front.listed(index)
 
 
-async def test_concurrent_tracked_creates_share_appends(front: Front, kind: str) -> None:
+async def test_concurrent_tracked_creates_share_appends(front: TrackingFront, kind: str) -> None:
     """16 creates at once on one tracked client: all listed, in few appends (group commit)."""
     index = await front.create(kind)
     tracked = index.track(front.client)
@@ -364,7 +351,7 @@ async def test_concurrent_tracked_creates_share_appends(front: Front, kind: str)
 
 @pytest.mark.slow
 async def test_faults_leave_no_unlisted_object_without_an_error(
-    front: Front, kind: str, caplog: pytest.LogCaptureFixture
+    front: TrackingFront, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Injected faults and lost answers, the SDK's own retries on: every object the tracked
     client made is listed or named by a TrackingError, but for at most one per create whose
@@ -414,7 +401,7 @@ async def test_track_refuses_the_wrong_client(emulator: Any) -> None:
     await async_client.close()
 
 
-async def test_copies_of_a_tracked_client_stay_tracked(front: Front, kind: str) -> None:
+async def test_copies_of_a_tracked_client_stay_tracked(front: TrackingFront, kind: str) -> None:
     """``tracked.with_options(...)`` (as the Agents SDK does for multi-request writes) keeps
     tracking: the copy shares the tracked HTTP client."""
     index = await front.create(kind)
@@ -424,7 +411,7 @@ async def test_copies_of_a_tracked_client_stay_tracked(front: Front, kind: str) 
 
 
 async def test_a_lost_create_answer_is_the_documented_window(
-    front: Front, kind: str, caplog: pytest.LogCaptureFixture
+    front: TrackingFront, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A create applied whose answer is cut (SDK retries off): the call fails, the object
     exists unlisted and unnamed (design 8.2), and the tracked client logs it; nothing is
@@ -444,7 +431,7 @@ async def test_a_lost_create_answer_is_the_documented_window(
     assert await front.listed(index) == []
 
 
-async def test_a_streamed_create_whose_append_fails_names_the_thread(front: Front) -> None:
+async def test_a_streamed_create_whose_append_fails_names_the_thread(front: TrackingFront) -> None:
     """create_and_run(stream=True): the thread is read from the first event before the call
     returns; if its record cannot be appended, the call raises TrackingError naming it."""
     index = await front.create("threads", settings=IndexSettings(retry=RetryPolicy.instant(2)))
