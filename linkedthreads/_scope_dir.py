@@ -20,6 +20,7 @@ from ._overlay import Overlay
 __all__ = [
     "bucket_index",
     "bucket_pairs",
+    "directory",
     "flush_layout",
     "inline_size",
     "records_by_name",
@@ -73,6 +74,31 @@ def records_by_name(overlay: Overlay) -> dict[str, list[Record]]:
         if record.name in overlay.unsettled:
             out.setdefault(record.name, []).append(record)
     return out
+
+
+def directory(overlay: Overlay, buckets: Sequence[Sequence[str]] | None) -> list[tuple[str, str]]:
+    """Every binding as (name, root): the ``buckets``' contents (by bucket, by name), then the
+    overlay's, newer ones in the order made. ``buckets`` None (not readable) leaves out the
+    names that only they could settle: what the record and the tail state alone."""
+    merged: dict[str, str] = {}
+    for content in buckets or ():
+        merged.update(bucket_pairs(content))
+    held = {name: merged.get(name) for name in overlay.unsettled}
+    for name, root in overlay.scopes.items():
+        if root:
+            merged[name] = root
+        else:
+            merged.pop(name, None)
+    by_name = records_by_name(overlay)
+    for name in sorted(overlay.unsettled):
+        if buckets is None:
+            continue
+        state, _ = settle(held[name], by_name.get(name, ()), name)
+        if state:
+            merged[name] = state
+        else:
+            merged.pop(name, None)
+    return list(merged.items())
 
 
 def unsettled_buckets(overlay: Overlay, count: int) -> list[int]:

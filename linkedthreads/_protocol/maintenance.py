@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from linkedthreads._errors import CorruptIndexError
 from linkedthreads._journal import Checkpoint, Record
@@ -44,14 +45,24 @@ def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     pages from the whole journal. A child is dangling only once its absence is confirmed
     (docs/design.md 8.4).
     """
-    report, _ = yield from verify_view(state, repair)
-    return report
+    checked = yield from verify_view(state, repair)
+    return checked.report
 
 
-def verify_view(state: IndexState, repair: bool) -> Flow[tuple[VerifyReport, View | None]]:
-    """``verify``, and the view of the journal it checked: what else there is to check in
-    it (the scope directory, 4.8) is read from it, not read again. None when a repair
-    wrote to the index after that read."""
+class Checked(NamedTuple):
+    """What ``verify_view`` checked: its report; the view of the journal it read, None when
+    a repair wrote to the index since; and the scope directory's buckets as stored (4.8),
+    None when they could not all be read (a problem of the report)."""
+
+    report: VerifyReport
+    view: View | None
+    buckets: list[list[str]] | None
+
+
+def verify_view(state: IndexState, repair: bool) -> Flow[Checked]:
+    """``verify``, with the view it checked and the scope directory's buckets it read (as
+    it reads the pages: from the server, not the cache), so that the scopes are listed from
+    them, not read again."""
     for attempt in range(3):
         report = VerifyReport()
         view = yield from read_view(state)
@@ -59,6 +70,7 @@ def verify_view(state: IndexState, repair: bool) -> Flow[tuple[VerifyReport, Vie
         report.tail_entries = view.scan.tail_length
         try:
             ids = yield from _verified_ids(state, view, report)
+            buckets = yield from read_pages(state, view.base.scope_buckets)
         except PageGone as exc:
             if attempt < 2:
                 if attempt == 1 and state.settings.read_lag_seconds:
@@ -73,8 +85,8 @@ def verify_view(state: IndexState, repair: bool) -> Flow[tuple[VerifyReport, Vie
             yield from rebuild_from_journal(state)
             report.repaired = True
             yield from _count_repaired(state, report)
-            return report, None
-        return report, view
+            return Checked(report, None, None)
+        return Checked(report, view, None)
     report.children = len(set(ids))
     report.dangling = yield from confirmed_absent(state, ids, listed_by)
     if repair and (report.dangling or report.duplicates or not view.overlay.exact):
@@ -82,8 +94,8 @@ def verify_view(state: IndexState, repair: bool) -> Flow[tuple[VerifyReport, Vie
             yield from flush(state, [Record(op="rm", ids=tuple(report.dangling))])
         yield from compact(state, full=True)
         report.repaired = True
-        return report, None
-    return report, view
+        return Checked(report, None, None)
+    return Checked(report, view, buckets)
 
 
 def _count_repaired(state: IndexState, report: VerifyReport) -> Flow[None]:

@@ -19,7 +19,7 @@ from linkedthreads._errors import (
 )
 from linkedthreads._journal import Entry, Record
 from linkedthreads._results import VerifyReport
-from linkedthreads._scope_dir import bucket_index, bucket_pairs, records_by_name, settle
+from linkedthreads._scope_dir import bucket_index, bucket_pairs, directory, settle
 from linkedthreads._transport import NotFound
 
 from .compaction import maybe_compact
@@ -112,30 +112,8 @@ def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
     then the newer ones in the order made. Cost: 1 request + the buckets, read concurrently:
     about ceil(S / density)."""
     view = yield from read_view(parent)
-    return (yield from _listed(parent, view))
-
-
-def _listed(parent: IndexState, view: View) -> Flow[list[tuple[str, str]]]:
-    """The scopes that ``view`` of ``parent`` states (+ its buckets, read concurrently)."""
-    buckets = view.base.scope_buckets
-    merged: dict[str, str] = {}
-    for content in (yield from cached_pages(parent, buckets)):
-        merged.update(bucket_pairs(content))
-    overlay = view.overlay
-    held = {name: merged.get(name) for name in overlay.unsettled}
-    for name, root in overlay.scopes.items():
-        if root:
-            merged[name] = root
-        else:
-            merged.pop(name, None)
-    by_name = records_by_name(overlay)
-    for name in sorted(overlay.unsettled):
-        state, _ = settle(held[name], by_name.get(name, ()), name)
-        if state:
-            merged[name] = state
-        else:
-            merged.pop(name, None)
-    return list(merged.items())
+    buckets = yield from cached_pages(parent, view.base.scope_buckets)
+    return directory(view.overlay, buckets)
 
 
 def _outcome(
@@ -248,9 +226,12 @@ def verify_tree(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     """``verify`` of ``state``, then of every scope it names: a scope whose root is
     gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
     entry is dropped (``unscope``), so that the name is made afresh by its next write."""
-    report, view = yield from verify_view(state, repair)
-    # The scopes of the journal that verify read, or, when a repair wrote since, read anew.
-    pairs = yield from (listing(state) if view is None else _listed(state, view))
+    checked = yield from verify_view(state, repair)
+    report = checked.report
+    if checked.view is None:  # a repair wrote since: what it wrote
+        pairs = yield from listing(state)
+    else:  # from the journal and buckets the check read (buckets None: gone, reported)
+        pairs = directory(checked.view.overlay, checked.buckets)
     listed_by = state.env.monotonic()  # every root listed existed by now
     missing = yield from confirmed_absent(state, [root for _, root in pairs], listed_by)
     gone = set(missing)

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkedthreads._codec import ASCII, chunk_for_pages, slot_capacity_bits
-from linkedthreads._scope_dir import HIGH, LOW, bucket_index, bucket_pairs, flush_layout
+from linkedthreads._journal import Checkpoint, Entry, Record
+from linkedthreads._overlay import Overlay
+from linkedthreads._scope_dir import (
+    HIGH,
+    LOW,
+    bucket_index,
+    bucket_pairs,
+    directory,
+    flush_layout,
+)
 
 SMALL = slot_capacity_bits(ASCII) // 8  # a few dozen pairs a bucket: many buckets, fast
 ROOT = "conv_" + "ab" * 24
@@ -148,3 +157,26 @@ def test_any_flushes_state_the_directory_folded(flushes: list[dict[str, str]]) -
                 expected.pop(name, None)
         assert d.merged() == expected
         check(d)
+
+
+def test_directory_folds_the_tail_over_the_buckets_and_leaves_out_what_it_cannot_read() -> None:
+    """``directory``: the buckets' bindings, then the record's inline part and the tail's
+    records; without the buckets (gone), only the names the record and the tail settle."""
+    bucketed = scopes(0, 4)
+    buckets = [[part for name, root in bucketed.items() for part in (name, root)]]
+    base = Checkpoint(upto=None, scopes=(("user-9", ROOT),), scope_buckets=("b1",))
+    overlay = Overlay(base)
+    records = (
+        Record(op="unscope", name="user-1", target=bucketed["user-1"]),  # in its bucket
+        Record(op="scope", name="user-2", target="conv_loser"),  # bound already: loses
+        Record(op="scope", name="user-5", target="conv_new"),  # new
+    )
+    overlay.apply_entries([Entry(id="e1", records=records)])
+    assert dict(directory(overlay, buckets)) == {
+        "user-0": bucketed["user-0"],
+        "user-2": bucketed["user-2"],
+        "user-3": bucketed["user-3"],
+        "user-9": ROOT,
+        "user-5": "conv_new",
+    }
+    assert dict(directory(overlay, None)) == {"user-9": ROOT}

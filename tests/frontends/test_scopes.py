@@ -255,6 +255,39 @@ def test_many_scopes_go_into_buckets(emulator: Any) -> None:
     assert emulator.live_ids("conversations") == set()
 
 
+def test_directory_buckets_deleted_by_hand_verify_reports_and_repairs(emulator: Any) -> None:
+    """The scope directory's buckets deleted by hand: a lookup fails naming the object and
+    the repair; ``verify`` reports it (it does not raise), and ``verify(repair=True)``
+    rebuilds the directory from the journal: every scope is found again, nothing is lost."""
+    settings = IndexSettings(max_record_chars=4000, compact_every=4)
+    index = ThreadIndex.create(emulator.client(), backend="conversations", settings=settings)
+    roots, made = {}, {}
+    for i in range(70):
+        scope = index.scope(f"u{i}")
+        made[f"u{i}"] = scope.create_child().id
+        roots[f"u{i}"] = scope.root_id
+    index.compact()
+    known = {index.root_id, *roots.values(), *made.values()}
+    buckets = emulator.live_ids("conversations") - known
+    assert buckets  # the parent has no pages, the scopes one child each: only buckets
+    sdk = emulator.client()
+    for bucket in buckets:
+        sdk.conversations.delete(bucket)
+    fresh = ThreadIndex.open(emulator.client(), index.root_id, settings=settings)
+    with pytest.raises(LinkedThreadsError, match=r"verify\(repair=True\)"):
+        dict(fresh.scopes())
+    report = fresh.verify()
+    assert not report.ok
+    assert any("is gone" in problem for problem in report.problems)
+    assert fresh.verify(repair=True).repaired
+    reopened = ThreadIndex.open(emulator.client(), index.root_id, settings=settings)
+    assert dict(reopened.scopes()) == roots
+    assert reopened.scope("u7").latest(1) == [made["u7"]]
+    assert reopened.verify().ok
+    reopened.scope("u70").create_child()  # new scopes are made again
+    assert len(dict(reopened.scopes())) == 71
+
+
 async def test_async_scopes_concurrent_makers(emulator: Any) -> None:
     """asyncio tasks of one instance that write a new scope at once make it once."""
     from linkedthreads import AsyncThreadIndex
