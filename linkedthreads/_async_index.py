@@ -57,14 +57,14 @@ async def run_async(executor: AsyncExecutor, flow: Flow[T]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
-async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncIterator[str]:
+async def iterate_async(executor: AsyncExecutor, flow: Flow[None]) -> AsyncIterator[Any]:
     """Drive a streaming flow, yielding what it emits."""
     try:
         step = next(flow)
         while True:
             if isinstance(step, Emit):
-                for id_ in step.ids:
-                    yield id_
+                for item in step.items:
+                    yield item
                 step = flow.send(None)
             elif isinstance(step, Pause):
                 await asyncio.sleep(step.seconds)
@@ -178,11 +178,11 @@ class AsyncThreadIndex(IndexProperties):
 
     async def scopes(self) -> AsyncIterator[tuple[str, str]]:
         """As ``ThreadIndex.scopes``: ``(name, root ID)`` of every scope directly under this
-        index. Cost: 1 request + the buckets of the directory (read concurrently)."""
+        index; streams. Cost: 1 request + the buckets of the directory (read concurrently)."""
         core = await self._ready(create=False)
         if core is None:
             return
-        for pair in await self._run(scopes.listing(core)):
+        async for pair in iterate_async(self._executor, scopes.list_scopes(core)):
             yield pair
 
     async def ensure(self) -> AsyncThreadIndex:

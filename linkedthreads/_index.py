@@ -57,13 +57,13 @@ def run_sync(executor: SyncExecutor, flow: Flow[T]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
-def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[str]:
+def iterate_sync(executor: SyncExecutor, flow: Flow[None]) -> Iterator[Any]:
     """Drive a streaming flow, yielding what it emits."""
     try:
         step = next(flow)
         while True:
             if isinstance(step, Emit):
-                yield from step.ids
+                yield from step.items
                 step = flow.send(None)
             elif isinstance(step, Pause):
                 time.sleep(step.seconds)
@@ -228,13 +228,14 @@ class ThreadIndex(IndexProperties):
 
     def scopes(self) -> Iterator[tuple[str, str]]:
         """``(name, root ID)`` of every scope directly under this index: those in the
-        directory's buckets (by bucket, by name), then the newer ones in the order made.
+        directory's buckets (by bucket, by name), then the newer ones in the order made;
+        streams, so memory does not grow with S.
         Cost: 1 request + the buckets, read concurrently (those this instance does not
         hold): about ceil(S / (0.8 x pairs a bucket)) + 1; none for a scope never written."""
         core = self._ready(create=False)
         if core is None:
             return iter(())
-        return iter(self._run(scopes.listing(core)))
+        return iterate_sync(self._executor, scopes.list_scopes(core))
 
     def ensure(self) -> ThreadIndex:
         """Find this scope, or make it, now (``root_id`` is then known); returns it.

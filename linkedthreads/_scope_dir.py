@@ -18,6 +18,7 @@ from ._journal import Record
 from ._overlay import Overlay
 
 __all__ = [
+    "DirectoryListing",
     "bucket_index",
     "bucket_pairs",
     "directory",
@@ -76,29 +77,53 @@ def records_by_name(overlay: Overlay) -> dict[str, list[Record]]:
     return out
 
 
+class DirectoryListing:
+    """Lists the directory bucket by bucket: each bucket's bindings as the overlay leaves
+    them (in the bucket's order), then the overlay's own names that no bucket holds (the
+    record's inline part, the tail's in the order made, then the unsettled ones by name).
+    Memory: the overlay and the names of it met so far, never the buckets consumed."""
+
+    __slots__ = ("_by_name", "_met", "_overlay")
+
+    def __init__(self, overlay: Overlay) -> None:
+        self._overlay = overlay
+        self._by_name = records_by_name(overlay)
+        self._met: set[str] = set()
+
+    def bucket(self, content: Sequence[str]) -> list[tuple[str, str]]:
+        """The bindings of one bucket's ``content``, as the overlay leaves them."""
+        overlay, out = self._overlay, []
+        for name, held in bucket_pairs(content).items():
+            root: str | None = held
+            if name in overlay.scopes:
+                self._met.add(name)
+                root = overlay.scopes[name]
+            elif name in overlay.unsettled:
+                self._met.add(name)
+                root, _ = settle(held, self._by_name.get(name, ()), name)
+            if root:
+                out.append((name, root))
+        return out
+
+    def finish(self, *, buckets_read: bool = True) -> list[tuple[str, str]]:
+        """The overlay's bindings no bucket held. ``buckets_read`` False (they could not be
+        read): the unsettled names, which only a bucket could settle, are left out."""
+        overlay = self._overlay
+        out = [(n, r) for n, r in overlay.scopes.items() if r and n not in self._met]
+        if buckets_read:
+            for name in sorted(overlay.unsettled - self._met):
+                root, _ = settle(None, self._by_name.get(name, ()), name)
+                if root:
+                    out.append((name, root))
+        return out
+
+
 def directory(overlay: Overlay, buckets: Sequence[Sequence[str]] | None) -> list[tuple[str, str]]:
-    """Every binding as (name, root): the ``buckets``' contents (by bucket, by name), then the
-    overlay's, newer ones in the order made. ``buckets`` None (not readable) leaves out the
-    names that only they could settle: what the record and the tail state alone."""
-    merged: dict[str, str] = {}
-    for content in buckets or ():
-        merged.update(bucket_pairs(content))
-    held = {name: merged.get(name) for name in overlay.unsettled}
-    for name, root in overlay.scopes.items():
-        if root:
-            merged[name] = root
-        else:
-            merged.pop(name, None)
-    by_name = records_by_name(overlay)
-    for name in sorted(overlay.unsettled):
-        if buckets is None:
-            continue
-        state, _ = settle(held[name], by_name.get(name, ()), name)
-        if state:
-            merged[name] = state
-        else:
-            merged.pop(name, None)
-    return list(merged.items())
+    """Every binding as (name, root), in ``DirectoryListing``'s order, over the buckets'
+    ``buckets`` contents; None (not readable) leaves out the names only they could settle."""
+    listing = DirectoryListing(overlay)
+    out = [pair for content in buckets or () for pair in listing.bucket(content)]
+    return out + listing.finish(buckets_read=buckets is not None)
 
 
 def unsettled_buckets(overlay: Overlay, count: int) -> list[int]:

@@ -3,22 +3,23 @@ requests (``send``, ``send_all``) and starts a read again when a page it needed 
 collected (``restarting``).
 
 A flow is a generator. It yields ``Batch`` (requests to send, concurrently, whose
-``Outcome`` list it receives back), ``Emit`` (IDs for the caller of a streaming operation)
-or ``Pause``, and returns its result. The sync and async front ends only drive flows (as
-httpx drives an ``Auth.auth_flow``), so the protocol exists once.
+``Outcome`` list it receives back), ``Emit`` (IDs, or scope pairs, for the caller of a
+streaming operation) or ``Pause``, and returns its result. The sync and async front ends
+only drive flows (as httpx drives an ``Auth.auth_flow``), so the protocol exists once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from linkedthreads._backends import Request
 from linkedthreads._errors import ConcurrentChangeError, CorruptIndexError
 from linkedthreads._transport import NotFound, Outcome
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,11 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class Emit:
-    """IDs a streaming flow hands to its caller."""
+class Emit(Generic[E]):
+    """What a streaming flow hands to its caller: IDs (``all()``), or ``(name, root ID)``
+    pairs (``scopes()``)."""
 
-    ids: Sequence[str]
+    items: Sequence[E]
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Pause:
     seconds: float
 
 
-Step = Batch | Emit | Pause
+Step = Batch | Emit[Any] | Pause
 Flow = Generator[Step, Any, T]
 
 

@@ -19,13 +19,19 @@ from linkedthreads._errors import (
 )
 from linkedthreads._journal import Entry, Record
 from linkedthreads._results import VerifyReport
-from linkedthreads._scope_dir import bucket_index, bucket_pairs, directory, settle
+from linkedthreads._scope_dir import (
+    DirectoryListing,
+    bucket_index,
+    bucket_pairs,
+    directory,
+    settle,
+)
 from linkedthreads._transport import NotFound
 
 from .compaction import maybe_compact
 from .constants import CODEC_KEY, ROOT_TAG, TAG_KEY
 from .destroy import destroy
-from .flow import Flow, PageGone, Pause, send
+from .flow import Emit, Flow, PageGone, Pause, send
 from .maintenance import confirmed_absent, verify_view
 from .reading import cached_pages, load_checkpoint, read_view
 from .state import IndexState, index_gone
@@ -39,6 +45,7 @@ __all__ = [
     "PARENT_KEY",
     "destroy_tree",
     "find",
+    "list_scopes",
     "listing",
     "make",
     "scope_state",
@@ -108,12 +115,42 @@ def _lookup(state: IndexState, view: View, name: str) -> Flow[tuple[str | None, 
 
 
 def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
-    """Every scope of ``parent`` as (name, root ID): those in buckets (by bucket, by name),
-    then the newer ones in the order made. Cost: 1 request + the buckets, read concurrently:
-    about ceil(S / density)."""
+    """Every scope of ``parent`` as (name, root ID), in ``list_scopes``'s order, at once."""
     view = yield from read_view(parent)
     buckets = yield from cached_pages(parent, view.base.scope_buckets)
     return directory(view.overlay, buckets)
+
+
+def list_scopes(parent: IndexState) -> Flow[None]:
+    """Emit every scope of ``parent`` as (name, root ID) pairs: those in buckets (by bucket,
+    by name), then the newer ones in the order made (``scopes()``). Memory: the journal's
+    view and one batch of buckets, never the buckets consumed; a bucket collected by a
+    concurrent compaction before anything was emitted starts the listing over (as ``all()``).
+
+    Cost: 1 request + the buckets (those this instance does not hold), ``read_concurrency``
+    at a time: about ceil(S / (0.8 x pairs a bucket)) + 1.
+    """
+    emitted = False
+    for attempt in range(3):
+        view = yield from read_view(parent)
+        listing = DirectoryListing(view.overlay)
+        buckets = view.base.scope_buckets
+        step = parent.settings.read_concurrency
+        try:
+            for start in range(0, len(buckets), step):
+                for content in (yield from cached_pages(parent, buckets[start : start + step])):
+                    pairs = listing.bucket(content)
+                    if pairs:
+                        emitted = True
+                        yield Emit(pairs)
+        except PageGone:
+            if emitted or attempt == 2:
+                raise
+            continue
+        rest = listing.finish()
+        if rest:
+            yield Emit(rest)
+        return
 
 
 def _outcome(

@@ -129,10 +129,10 @@ class Scripted(Generic[T]):
         assert isinstance(step, Pause), f"expected a pause, got {step!r}"
         return step.seconds
 
-    def expect_emit(self) -> Sequence[str]:
+    def expect_emit(self) -> Sequence[Any]:
         step = self._next()
-        assert isinstance(step, Emit), f"expected IDs for the caller, got {step!r}"
-        return step.ids
+        assert isinstance(step, Emit), f"expected items for the caller, got {step!r}"
+        return step.items
 
     def result(self) -> T:
         """The flow returns now (with the outcomes last fed); its value."""

@@ -4,12 +4,13 @@ the ``scope`` record, read the journal back; the first record of a name wins."""
 from __future__ import annotations
 
 from linkedthreads import IndexNotFoundError
+from linkedthreads._backends import Backend
 from linkedthreads._codec import ASCII, encode_slots, ids_to_bits
 from linkedthreads._journal import Checkpoint, Record, dump_records, parse_entry
-from linkedthreads._protocol import IndexState
-from linkedthreads._protocol.scopes import NAME_KEY, PARENT_KEY, find, make
+from linkedthreads._protocol import Environment, IndexState
+from linkedthreads._protocol.scopes import NAME_KEY, PARENT_KEY, find, list_scopes, make
 
-from .conftest import ROOT
+from .conftest import ROOT, new_index_state
 from .script import Scripted, appended, container, done, entries, not_found, sdk_call
 from .test_writing import appended_texts
 
@@ -86,3 +87,36 @@ def test_find_reads_the_journal_and_the_names_bucket(new_index: IndexState) -> N
         "read conversation conv_b0", container("conv_b0", encode_slots(value, nbits, ASCII))
     )
     assert run.result() == "conv_o"
+
+
+def bucket(*pairs: str) -> dict[str, str]:
+    value, nbits = ids_to_bits(list(pairs))
+    return encode_slots(value, nbits, ASCII)
+
+
+def test_scopes_stream_bucket_by_bucket_then_the_tail(
+    conversations_backend: Backend, scripted_environment: Environment
+) -> None:
+    """``scopes()``: each batch of buckets (``read_concurrency`` at once) is handed to the
+    caller before the next is read, as the tail overrides it (a name unbound there is left
+    out); then the tail's new names. A bucket collected before anything was emitted starts
+    over; the stream holds one batch, never the buckets consumed."""
+    state = new_index_state(conversations_backend, scripted_environment, read_concurrency=1)
+    ck = Checkpoint(upto="msg_0", scope_buckets=("conv_b0", "conv_b1"))
+    base = dump_records([Record(op="ckpt", checkpoint=ck)], "00000000000000bb.0")
+    b0, b1 = bucket("a", "conv_a", "b", "conv_b"), bucket("c", "conv_c")
+    tail = (
+        dump_records([Record(op="unscope", name="b", target="conv_b")], "00000000000000c1.0"),
+        dump_records([Record(op="scope", name="new", target="conv_n")], "00000000000000c2.0"),
+    )
+    journal = entries(("msg_3", tail[1]), ("msg_2", tail[0]), ("msg_1", base), ("msg_0", ""))
+    run = Scripted(list_scopes(state))
+    run.exchange(JOURNAL, journal)
+    run.exchange("read conversation conv_b0", not_found())  # collected: start over
+    run.exchange(JOURNAL, journal)
+    run.exchange("read conversation conv_b0", container("conv_b0", b0))
+    assert run.expect_emit() == [("a", "conv_a")]  # "b" unbound in the tail
+    run.exchange("read conversation conv_b1", container("conv_b1", b1))
+    assert run.expect_emit() == [("c", "conv_c")]
+    assert run.expect_emit() == [("new", "conv_n")]
+    assert run.result() is None
