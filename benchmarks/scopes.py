@@ -42,7 +42,7 @@ import openai
 from linkedthreads import CHILD_TAG_KEY, ThreadIndex, __version__
 
 from ._host import Host, Recorder
-from ._measure import chain_depth, count, log
+from ._measure import chain_depth, count, log, peak_memory
 from ._ours import SETTINGS
 from ._populate import create_each, create_objects
 from ._seconds import Latency
@@ -282,6 +282,11 @@ def _ours(bench: Bench, s: int, k: int) -> dict[str, Any]:
     out["scopes"], listed = bench.measure(lambda: list(reader.scopes()))
     out["scopes"]["listed"] = len(listed)
     out["scopes"].update(_directory(bench, index, listed))
+    del listed
+    reader = ThreadIndex.open(bench.fresh_client(), root_id, settings=SETTINGS)
+    streamed, peak = peak_memory(lambda: sum(1 for _ in reader.scopes()))
+    assert streamed == out["scopes"]["listed"], (streamed, out["scopes"]["listed"])
+    out["scopes"]["peak_bytes"] = peak
 
     warm = index.scope(USER)
     warm.latest(1)  # the scope found: what a sidebar pays on its next look
@@ -548,7 +553,12 @@ def markdown(results: dict[str, Any], latency: Latency | None = None) -> str:
             ),
             (
                 f"`scopes()`: every user, {listed:,} scopes, fresh process",
-                _cell(o["scopes"], lat),
+                _cell(o["scopes"], lat)
+                + (
+                    f"; streamed in {o['scopes']['peak_bytes'] / 2**20:.1f} MiB at most"
+                    if "peak_bytes" in o["scopes"]
+                    else ""
+                ),
                 f"≈ ceil(S / d) + 3 = {bound:,} (about: ≤ {ABOUT}×, {about:,})"
                 + (
                     f"; any hashed directory: ≥ {o['scopes']['hashed_floor'] + 1:,}"

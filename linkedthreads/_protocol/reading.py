@@ -140,9 +140,12 @@ def read_pages(state: IndexState, page_ids: Sequence[str]) -> Flow[list[list[str
     return out
 
 
-def cached_pages(state: IndexState, page_ids: Sequence[str]) -> Flow[list[list[str]]]:
+def cached_pages(
+    state: IndexState, page_ids: Sequence[str], *, keep: bool = True
+) -> Flow[list[list[str]]]:
     """Every page's IDs, from this instance's cache where it has them (pages never change:
-    docs/design.md 7.5), the others read ``read_concurrency`` at a time and cached."""
+    docs/design.md 7.5), the others read ``read_concurrency`` at a time and cached (unless
+    ``keep`` is False: a stream through all of them, whose memory must not grow)."""
     out: list[list[str] | None] = [state.cache.get(p) for p in page_ids]
     missing = [i for i, content in enumerate(out) if content is None]
     step = state.settings.read_concurrency
@@ -152,7 +155,8 @@ def cached_pages(state: IndexState, page_ids: Sequence[str]) -> Flow[list[list[s
         outcomes = yield from send_all([state.backend.retrieve(p) for p in ids])
         for i, page_id, outcome in zip(where, ids, outcomes, strict=True):
             content, value, nbits = _decode_page(page_id, outcome)
-            state.cache.put(page_id, value, nbits, content)
+            if keep:
+                state.cache.put(page_id, value, nbits, content)
             out[i] = content
     return [c for c in out if c is not None]
 

@@ -124,8 +124,9 @@ def listing(parent: IndexState) -> Flow[list[tuple[str, str]]]:
 def list_scopes(parent: IndexState) -> Flow[None]:
     """Emit every scope of ``parent`` as (name, root ID) pairs: those in buckets (by bucket,
     by name), then the newer ones in the order made (``scopes()``). Memory: the journal's
-    view and one batch of buckets, never the buckets consumed; a bucket collected by a
-    concurrent compaction before anything was emitted starts the listing over (as ``all()``).
+    view and one batch of buckets, never the buckets consumed (those the cache holds are
+    read from it; the others are not added to it, as ``all()`` adds no page). A bucket
+    collected by a concurrent compaction before anything was emitted starts over.
 
     Cost: 1 request + the buckets (those this instance does not hold), ``read_concurrency``
     at a time: about ceil(S / (0.8 x pairs a bucket)) + 1.
@@ -138,7 +139,8 @@ def list_scopes(parent: IndexState) -> Flow[None]:
         step = parent.settings.read_concurrency
         try:
             for start in range(0, len(buckets), step):
-                for content in (yield from cached_pages(parent, buckets[start : start + step])):
+                batch = buckets[start : start + step]
+                for content in (yield from cached_pages(parent, batch, keep=False)):
                     pairs = listing.bucket(content)
                     if pairs:
                         emitted = True
