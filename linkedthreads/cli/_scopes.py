@@ -28,19 +28,21 @@ def scopes(
     """List the scopes of the index (with --scope: the scopes within that scope).
 
     A scope is a list of its own under the same root, e.g. one per end user: pass its name
-    with --scope to any command. Prints one scope a line: its name, a tab, its root ID.
-    Cost: about 3 requests + 1 a page of scope entries.
+    with --scope to any command. Prints one scope a line as they are read: its name, a tab,
+    its root ID. Cost: 2 requests (the root, its journal) + 1 a bucket of the directory
+    (some 400 scopes a bucket; none below about 270 scopes).
     """
     timer = Timer()
-    with (
-        index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index),
-        status("Reading the scopes"),
-    ):
-        found = list(index.scopes())
+    found = 0
+    with index_session(root, scope=scope, local=local, state_dir=state_dir) as (_, index):
+        if json:
+            with status("Reading the scopes"):
+                pairs = [{"name": name, "root_id": root_id} for name, root_id in index.scopes()]
+            emit_json(pairs)
+            found = len(pairs)
+        else:
+            for name, root_id in index.scopes():
+                echo(f"{printable(name)}\t{root_id}")
+                found += 1
         requests = index.requests
-    if json:
-        emit_json([{"name": name, "root_id": root_id} for name, root_id in found])
-    else:
-        for name, root_id in found:
-            echo(f"{printable(name)}\t{root_id}")
-    note(f"{plural(len(found), 'scope')} in {timer.elapsed:.2f} s ({plural(requests, 'request')}).")
+    note(f"{plural(found, 'scope')} in {timer.elapsed:.2f} s ({plural(requests, 'request')}).")
