@@ -134,14 +134,14 @@ def list_scopes(parent: IndexState) -> Flow[None]:
     emitted = False
     for attempt in range(3):
         view = yield from read_view(parent)
-        listing = DirectoryListing(view.overlay)
+        folded = DirectoryListing(view.overlay)
         buckets = view.base.scope_buckets
         step = parent.settings.read_concurrency
         try:
             for start in range(0, len(buckets), step):
                 batch = buckets[start : start + step]
                 for content in (yield from cached_pages(parent, batch, keep=False)):
-                    pairs = listing.bucket(content)
+                    pairs = folded.bucket(content)
                     if pairs:
                         emitted = True
                         yield Emit(pairs)
@@ -149,7 +149,7 @@ def list_scopes(parent: IndexState) -> Flow[None]:
             if emitted or attempt == 2:
                 raise
             continue
-        rest = listing.finish()
+        rest = folded.finish()
         if rest:
             yield Emit(rest)
         return

@@ -47,12 +47,11 @@ async def first_thread_of(stream: Any) -> str:
 class TrackingFront(Front):
     """``Front``, and the creating calls of the user's (tracked) client."""
 
-    async def create(self, backend: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create(self, **kwargs: Any) -> Any:
         settings = kwargs.pop("settings", None) or IndexSettings()
         # No upkeep read inside a counted test: the first compaction as late as it may be.
         late = dataclasses.replace(settings, first_compaction_after=settings.compact_every)
-        index = await super().create(backend=backend, settings=late, **kwargs)
-        return index
+        return await super().create(settings=late, **kwargs)
 
     async def creates(self, tracked: Any, kind: str) -> list[str]:
         """Every kind of creating call once; the IDs made, in order."""
@@ -172,7 +171,7 @@ def test_the_thread_of_an_event_stream_is_found_across_chunks(newline: bytes) ->
 async def test_each_creating_call_is_listed_once(front: TrackingFront, kind: str) -> None:
     """conversations.create, threads.create, create_and_run (plain and streamed): each listed
     once, for one append each when called one at a time."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     front.emulator.reset_stats()
     made = await front.creates(tracked, kind)
@@ -185,7 +184,7 @@ async def test_each_creating_call_is_listed_once(front: TrackingFront, kind: str
 async def test_deletes_are_forgotten(front: TrackingFront, kind: str) -> None:
     """A tracked delete forgets the ID (one append), whoever created the object; a delete that
     fails forgets nothing and adds no request."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     made = await front.creates(tracked, kind)
     other = await done(index.create_child())
@@ -200,7 +199,7 @@ async def test_deletes_are_forgotten(front: TrackingFront, kind: str) -> None:
 
 async def test_other_calls_pass_untouched(front: TrackingFront, kind: str) -> None:
     """Reads, updates and appends through a tracked client cost exactly their own request."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     (first, *_) = await front.creates(tracked, kind)
     front.emulator.reset_stats()
@@ -225,7 +224,7 @@ async def test_other_calls_pass_untouched(front: TrackingFront, kind: str) -> No
 
 async def test_the_other_backend_is_not_tracked(front: TrackingFront, kind: str) -> None:
     """A conversations index does not list threads, nor a threads index conversations."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     front.emulator.reset_stats()
     if kind == "conversations":
@@ -240,7 +239,7 @@ async def test_the_callers_client_is_unchanged(front: TrackingFront, kind: str) 
     """track returns a copy on the caller's HTTP client; the caller's client keeps its own
     HTTP client, and what it creates is not listed."""
     http_before = front.client._client
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     assert front.client._client is http_before
     assert tracked._client is not http_before
@@ -256,7 +255,7 @@ async def test_the_callers_client_is_unchanged(front: TrackingFront, kind: str) 
 async def test_an_index_never_tracks_itself(front: TrackingFront, kind: str) -> None:
     """An index opened or created on a tracked client sends its own requests untracked: its
     root and pages are never listed, in its own index or in the one tracking."""
-    first = await front.create(kind)
+    first = await front.create(backend=kind)
     tracked = first.track(front.client)
     second = await done(front.index_class.create(tracked, backend=kind))
     same = await done(front.index_class.open(tracked, first.root_id))
@@ -272,7 +271,7 @@ async def test_a_failed_append_raises_naming_the_created_object(
     """When the record cannot be appended, the create raises TrackingError with the ID; the
     SDK does not retry the create; ``index.add`` then lists it."""
     settings = IndexSettings(retry=RetryPolicy.instant(3))
-    index = await front.create(kind, settings=settings)
+    index = await front.create(backend=kind, settings=settings)
     tracked = index.track(front.client)
     front.emulator.update_settings(rate_limits={APPEND[kind]: 0})
     front.emulator.reset_stats()
@@ -291,7 +290,7 @@ async def test_a_failed_append_raises_naming_the_created_object(
 
 async def test_a_failed_append_after_a_delete_names_it(front: TrackingFront, kind: str) -> None:
     """A delete whose rm cannot be appended raises TrackingError (created False) naming it."""
-    index = await front.create(kind, settings=IndexSettings(retry=RetryPolicy.instant(2)))
+    index = await front.create(backend=kind, settings=IndexSettings(retry=RetryPolicy.instant(2)))
     tracked = index.track(front.client)
     (made, *_) = await front.creates(tracked, kind)
     front.emulator.update_settings(rate_limits={APPEND[kind]: 0})
@@ -304,7 +303,7 @@ async def test_a_failed_append_after_a_delete_names_it(front: TrackingFront, kin
 
 async def test_a_refused_create_records_nothing(front: TrackingFront, kind: str) -> None:
     """A create the server refuses (400) adds no request and leaves the group commit clean."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     front.emulator.reset_stats()
     with pytest.raises(openai.BadRequestError):
@@ -317,7 +316,7 @@ async def test_a_refused_create_records_nothing(front: TrackingFront, kind: str)
 
 async def test_concurrent_tracked_creates_share_appends(front: TrackingFront, kind: str) -> None:
     """16 creates at once on one tracked client: all listed, in few appends (group commit)."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client)
     front.emulator.reset_stats()
 
@@ -357,7 +356,7 @@ async def test_faults_leave_no_unlisted_object_without_an_error(
     client made is listed or named by a TrackingError, but for at most one per create whose
     answer was lost (logged; docs/design.md 8.2)."""
     caplog.set_level(logging.WARNING, logger="linkedthreads.tracking")
-    index = await front.create(kind, settings=IndexSettings(retry=RetryPolicy.instant(8)))
+    index = await front.create(backend=kind, settings=IndexSettings(retry=RetryPolicy.instant(8)))
     tracked = index.track(front.client.with_options(max_retries=4))
     front.emulator.update_settings(
         fault_rate=0.15, lost_response_rate=0.15, retry_after_s=0, seed=7
@@ -404,7 +403,7 @@ async def test_track_refuses_the_wrong_client(emulator: Any) -> None:
 async def test_copies_of_a_tracked_client_stay_tracked(front: TrackingFront, kind: str) -> None:
     """``tracked.with_options(...)`` (as the Agents SDK does for multi-request writes) keeps
     tracking: the copy shares the tracked HTTP client."""
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     copy = index.track(front.client).with_options(max_retries=0, timeout=30)
     made = await front.create_one(copy, kind)
     assert await front.listed(index) == [made.id]
@@ -417,7 +416,7 @@ async def test_a_lost_create_answer_is_the_documented_window(
     exists unlisted and unnamed (design 8.2), and the tracked client logs it; nothing is
     appended and the group commit expects no one."""
     caplog.set_level(logging.WARNING, logger="linkedthreads.tracking")
-    index = await front.create(kind)
+    index = await front.create(backend=kind)
     tracked = index.track(front.client.with_options(max_retries=0))
     front.emulator.update_settings(lost_response_rate=1.0)
     front.emulator.reset_stats()
@@ -434,7 +433,8 @@ async def test_a_lost_create_answer_is_the_documented_window(
 async def test_a_streamed_create_whose_append_fails_names_the_thread(front: TrackingFront) -> None:
     """create_and_run(stream=True): the thread is read from the first event before the call
     returns; if its record cannot be appended, the call raises TrackingError naming it."""
-    index = await front.create("threads", settings=IndexSettings(retry=RetryPolicy.instant(2)))
+    settings = IndexSettings(retry=RetryPolicy.instant(2))
+    index = await front.create(backend="threads", settings=settings)
     tracked = index.track(front.client)
     front.emulator.update_settings(rate_limits={APPEND["threads"]: 0})
     with pytest.raises(TrackingError) as caught:
