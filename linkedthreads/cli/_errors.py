@@ -120,8 +120,9 @@ def describe(exc: BaseException) -> tuple[int, str]:
         )
     if isinstance(exc, IndexNotFoundError):
         return EXIT_FAILURE, str(exc)
-    if isinstance(exc, LinkedThreadsError):
-        return EXIT_FAILURE, str(exc)
+    if isinstance(exc, LinkedThreadsError):  # its advice, as a command
+        advice = str(exc).replace("verify(repair=True)", "linkedthreads verify --repair")
+        return EXIT_FAILURE, advice
     if isinstance(exc, openai.AuthenticationError):
         return EXIT_AUTH, f"the server refused the credentials (HTTP {exc.status_code})"
     if isinstance(exc, openai.APIStatusError):

@@ -218,6 +218,25 @@ def test_verify_reports_and_repairs(cli, root, sdk_client) -> None:
     assert cli("ls").lines == [b]
 
 
+@pytest.mark.slow
+def test_a_page_deleted_by_hand_names_the_repair_command(cli, root, emulator) -> None:
+    """An index object deleted by hand: the command fails naming it and the command that
+    mends it (not the library's call); verify --repair mends it; nothing is lost."""
+    ids = cli("create", "-n", "800").lines  # more than a page holds (718 dense)
+    cli("compact", "--full")
+    pages = emulator.live_ids("conversations") - {root, *ids}
+    assert pages
+    client = emulator.client()
+    for page in pages:
+        client.conversations.delete(page)
+    run = cli("ls", expect=1)
+    assert "is gone" in run.stderr
+    assert "linkedthreads verify --repair" in run.stderr
+    assert "verify(repair=True)" not in run.stderr
+    cli("verify", "--repair")
+    assert cli("ls").lines == ids
+
+
 def test_compact_keeps_the_listing(cli, root) -> None:
     """compact and compact --full change nothing visible."""
     ids = cli("create", "-n", "6").lines
