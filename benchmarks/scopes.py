@@ -185,6 +185,7 @@ def _directory(bench: Bench, index: ThreadIndex, listed: list[tuple[str, str]]) 
     """The density the medium allows for a name and an ID (the pairs of the listing, packed
     as a bucket packs them, that one object holds), and the buckets the checkpoint has."""
     from linkedthreads._codec import chunk_for_pages
+    from linkedthreads._scope_dir import fewest_buckets
 
     *_, read_view = _protocol()
     protocol = _Protocol(bench.client, index)
@@ -192,37 +193,11 @@ def _directory(bench: Bench, index: ThreadIndex, listed: list[tuple[str, str]]) 
     flat = [part for pair in listed for part in pair]
     chunk, _ = next(chunk_for_pages(flat, core.capacity), ([], False))
     view = protocol.run(read_view(core))
-    density = len(chunk) // 2
     return {
-        "density": density,
+        "density": len(chunk) // 2,
         "buckets": len(view.base.scope_buckets),
-        "hashed_floor": _fewest_hashed_buckets(listed, core.capacity, density),
+        "hashed_floor": fewest_buckets(dict(listed), core.capacity),
     }
-
-
-def _fewest_hashed_buckets(pairs: list[tuple[str, str]], capacity: int, density: int) -> int:
-    """The fewest buckets at which every bucket of a hashed directory (a name in bucket
-    ``bucket_index(name, B)``, one object a bucket, so a name is found in one read) fits an
-    object: what ``scopes()`` reads at the least, less its 1 journal read, whatever rule sets B.
-    Hashing never fills all B alike, so this is above ceil(S / d)."""
-    from linkedthreads._codec import chunk_for_pages
-    from linkedthreads._scope_dir import bucket_index
-
-    count = max(1, math.ceil(len(pairs) / density))
-    while True:
-        split: list[list[str]] = [[] for _ in range(count)]
-        for name, root in pairs:
-            split[bucket_index(name, count)].extend((name, root))
-        if all(_in_one_object(flat, capacity, chunk_for_pages) for flat in split):
-            return count
-        count += 1
-
-
-def _in_one_object(flat: list[str], capacity: int, chunk_for_pages: Any) -> bool:
-    if not flat:
-        return True
-    chunk, full = next(chunk_for_pages(flat, capacity))
-    return not full and len(chunk) == len(flat)
 
 
 # -- ours -------------------------------------------------------------------------------------

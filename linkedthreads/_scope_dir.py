@@ -22,6 +22,7 @@ __all__ = [
     "bucket_index",
     "bucket_pairs",
     "directory",
+    "fewest_buckets",
     "flush_layout",
     "inline_size",
     "records_by_name",
@@ -195,6 +196,19 @@ def flush_layout(
         same = count == len(old) and bucket_pairs(flat_pairs) == dict(contents[i])
         out.append(old[i] if same else flat_pairs)
     return out
+
+
+def fewest_buckets(pairs: Mapping[str, str], capacity_bits: int) -> int:
+    """The fewest buckets at which every bucket of ``pairs`` fits an object: what any rule
+    for their number reads at the least to list them all (the fullest bucket, not the mean,
+    must fit, so this is above the objects the pairs fill when packed whole)."""
+    names = sorted(pairs)
+    digests = [_digest(name) for name in names]
+    flat = [x for name in names for x in (name, pairs[name])]
+    count = max(1, sum(1 for _ in chunk_for_pages(flat, capacity_bits)))
+    while not all(_fits(b, capacity_bits) for b in _split(names, digests, pairs, count)):
+        count += 1
+    return count
 
 
 def _digest(name: str) -> int:

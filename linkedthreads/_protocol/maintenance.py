@@ -37,32 +37,26 @@ def stats(state: IndexState) -> Flow[IndexStats]:
     )
 
 
-def verify(state: IndexState, repair: bool) -> Flow[VerifyReport]:
-    """Check every page and every child; with ``repair``, forget dangling IDs and rebuild.
-
-    A page missing three times running (not just collected by a concurrent compaction, nor
-    too young for a lagging server to show) or damaged is a problem; repair then rebuilds the
-    pages from the whole journal. A child is dangling only once its absence is confirmed
-    (docs/design.md 8.4).
-    """
-    checked = yield from verify_view(state, repair)
-    return checked.report
-
-
 class Checked(NamedTuple):
-    """What ``verify_view`` checked: its report; the view of the journal it read, None when
-    a repair wrote to the index since; and the scope directory's buckets as stored (4.8),
-    None when they could not all be read (a problem of the report)."""
+    """What ``verify`` checked: its report; the view of the journal it read, None when a
+    repair wrote to the index since; and the scope directory's buckets as stored (4.8), None
+    when they could not all be read (a problem of the report). The caller lists the scopes
+    from the last two rather than reading them again."""
 
     report: VerifyReport
     view: View | None
     buckets: list[list[str]] | None
 
 
-def verify_view(state: IndexState, repair: bool) -> Flow[Checked]:
-    """``verify``, with the view it checked and the scope directory's buckets it read (as
-    it reads the pages: from the server, not the cache), so that the scopes are listed from
-    them, not read again."""
+def verify(state: IndexState, repair: bool) -> Flow[Checked]:
+    """Check every page, every bucket of the scope directory and every child; with
+    ``repair``, forget dangling IDs and rebuild.
+
+    A page or bucket missing three times running (not just collected by a concurrent
+    compaction, nor too young for a lagging server to show) or damaged is a problem; repair
+    then rebuilds from the whole journal. Pages and buckets are read from the server, not the
+    cache. A child is dangling only once its absence is confirmed (docs/design.md 8.4).
+    """
     for attempt in range(3):
         report = VerifyReport()
         view = yield from read_view(state)

@@ -32,7 +32,7 @@ from .compaction import maybe_compact
 from .constants import CODEC_KEY, ROOT_TAG, TAG_KEY
 from .destroy import destroy
 from .flow import Emit, Flow, PageGone, Pause, send
-from .maintenance import confirmed_absent, verify_view
+from .maintenance import confirmed_absent, verify
 from .reading import cached_pages, load_checkpoint, read_view
 from .state import IndexState, index_gone
 from .view import View
@@ -265,7 +265,7 @@ def verify_tree(state: IndexState, repair: bool) -> Flow[VerifyReport]:
     """``verify`` of ``state``, then of every scope it names: a scope whose root is
     gone (its absence confirmed as for a child, 8.4) is reported, and with ``repair`` its
     entry is dropped (``unscope``), so that the name is made afresh by its next write."""
-    checked = yield from verify_view(state, repair)
+    checked = yield from verify(state, repair)
     report = checked.report
     if checked.view is None:  # a repair wrote since: what it wrote
         pairs = yield from listing(state)

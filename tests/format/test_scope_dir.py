@@ -21,6 +21,7 @@ from linkedthreads._scope_dir import (
     bucket_index,
     bucket_pairs,
     directory,
+    fewest_buckets,
     flush_layout,
 )
 
@@ -180,3 +181,23 @@ def test_directory_folds_the_tail_over_the_buckets_and_leaves_out_what_it_cannot
         "user-5": "conv_new",
     }
     assert dict(directory(overlay, None)) == {"user-9": ROOT}
+
+
+def test_the_fewest_buckets_are_a_floor_of_the_layout() -> None:
+    """``fewest_buckets``: every bucket fits an object at that number and, above the objects
+    the pairs fill packed whole, not at one fewer; the layout rule never reads fewer."""
+    pairs = scopes(0, 400)
+    floor = fewest_buckets(pairs, SMALL)
+    assert all(fits(b, SMALL) for b in split_into(pairs, floor))
+    flat = [x for name in sorted(pairs) for x in (name, pairs[name])]
+    packed = sum(1 for _ in chunk_for_pages(flat, SMALL))
+    assert floor > packed  # hashing never fills every bucket alike
+    assert not all(fits(b, SMALL) for b in split_into(pairs, floor - 1))
+    assert len(flush_layout([], [], pairs, SMALL)) >= floor
+
+
+def split_into(pairs: Mapping[str, str], count: int) -> list[list[str]]:
+    out: list[list[str]] = [[] for _ in range(count)]
+    for name in sorted(pairs):
+        out[bucket_index(name, count)].extend((name, pairs[name]))
+    return out
